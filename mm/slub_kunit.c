@@ -1,0 +1,1480 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for SLUB's handling of NUMA nodes that gain and lose memory.
+ *
+ * This file is included at the end of mm/slub.c (CONFIG_SLUB_HOTPLUG_KUNIT_TEST)
+ * so that it can drive slab_memory_callback() and read slab_nodes, get_node()
+ * and kmem_cache_node directly. It compiles against both generations of the
+ * hotplug notifier: the memory notifier (struct memory_notify, MEM_* actions,
+ * up to 6.16) and the node notifier (struct node_notify, NODE_* actions, 6.17
+ * on). The generation is taken from what the tree defines, not from its
+ * version.
+ *
+ * Every change a case makes to global state (slab_nodes, node_states[], the
+ * per-node structures of existing caches, static stubs) is undone by a
+ * deferred action registered right after the change, so a case that fails
+ * midway leaves the kernel as it found it and the suite can run again in the
+ * same boot.
+ *
+ * Expectations that depend on the slab's node-tracking policy follow the
+ * slub_hotplug_kunit.policy= parameter:
+ *
+ *   normal  a node is tracked while it has normal (non-movable) memory;
+ *           offlining the last normal memory untracks it (6.12 as shipped)
+ *   memory  a node is tracked once it has any memory and never untracked
+ *           (the 2025 "numa node notifier" series; 6.17 on)
+ *
+ * The default is the policy of the generation being built.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/cpu.h>
+#include <linux/fault-inject.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
+#include <linux/moduleparam.h>
+#include <linux/node.h>
+#include <linux/nodemask.h>
+
+#ifdef NODE_ADDING_FIRST_MEMORY
+#define SLUB_HP_NODE_NOTIFY	1
+#define SLUB_HP_DEFAULT_POLICY	"memory"
+#else
+#define SLUB_HP_NODE_NOTIFY	0
+#define SLUB_HP_DEFAULT_POLICY	"normal"
+#endif
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "slub_hotplug_kunit."
+
+static char *slub_hp_policy_param = SLUB_HP_DEFAULT_POLICY;
+module_param_named(policy, slub_hp_policy_param, charp, 0644);
+MODULE_PARM_DESC(policy, "expected node-tracking policy: normal or memory");
+
+enum slub_hp_policy {
+	SLUB_HP_POLICY_NORMAL,
+	SLUB_HP_POLICY_MEMORY,
+};
+
+/*
+ * Nodes the suite works on, chosen once per run by slub_hp_suite_init().
+ * NUMA_NO_NODE where the machine has no such node; cases that need one skip.
+ */
+static struct {
+	enum slub_hp_policy policy;
+	int normal_nid;		/* has normal memory, tracked */
+	int other_nid;		/* a second node with normal memory */
+	int memless_nid;	/* possible, no memory, untracked, no structures */
+	int offline_nid;	/* possible but not online */
+} slub_hp;
+
+/* ---------------------------------------------------------------------- */
+/* Per-node structure access for both layouts                              */
+/* ---------------------------------------------------------------------- */
+
+#if SLUB_HP_NODE_NOTIFY
+static struct kmem_cache_node **slub_hp_node_slot(struct kmem_cache *s, int nid)
+{
+	return &s->per_node[nid].node;
+}
+
+static struct node_barn *slub_hp_barn(struct kmem_cache *s, int nid)
+{
+	return get_barn_node(s, nid);
+}
+
+static bool slub_hp_barn_tracked(int nid)
+{
+	return node_isset(nid, slab_barn_nodes);
+}
+
+static bool slub_hp_wants_barn(struct kmem_cache *s)
+{
+	return cache_has_sheaves(s);
+}
+#else
+static struct kmem_cache_node **slub_hp_node_slot(struct kmem_cache *s, int nid)
+{
+	return &s->node[nid];
+}
+
+static struct node_barn *slub_hp_barn(struct kmem_cache *s, int nid)
+{
+	return NULL;
+}
+
+static bool slub_hp_barn_tracked(int nid)
+{
+	return false;
+}
+
+static bool slub_hp_wants_barn(struct kmem_cache *s)
+{
+	return false;
+}
+#endif
+
+static bool slub_hp_tracked(int nid)
+{
+	return node_isset(nid, slab_nodes);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fault injection: a static stub on should_failslab()                      */
+/* ---------------------------------------------------------------------- */
+
+enum slub_hp_fault_target {
+	SLUB_HP_FAIL_NONE,
+	SLUB_HP_FAIL_NODE,	/* the k-th kmem_cache_node allocation */
+	SLUB_HP_FAIL_BARN,	/* the k-th barn allocation (kmalloc) */
+};
+
+/**
+ * struct slub_hp_ctx - per-case state
+ * @armed: count (and maybe fail) allocations only while this is set
+ * @fail: which allocation kind to fail
+ * @fail_at: fail the fail_at-th allocation of that kind (1-based)
+ * @node_allocs: kmem_cache_node allocations seen while armed
+ * @barn_allocs: barn (kmalloc) allocations seen while armed
+ * @guarded: nodes whose slab state is restored when the case ends
+ * @state_saved: nodes whose node_states[] are restored when the case ends
+ */
+struct slub_hp_ctx {
+	bool armed;
+	enum slub_hp_fault_target fail;
+	unsigned int fail_at;
+	unsigned int node_allocs;
+	unsigned int barn_allocs;
+	nodemask_t guarded;
+	nodemask_t state_saved;
+};
+
+static int slub_hp_should_failslab(struct kmem_cache *s, gfp_t gfpflags)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct slub_hp_ctx *ctx = test ? test->priv : NULL;
+	unsigned int seen;
+
+	if (!ctx || !ctx->armed)
+		return 0;
+
+	if (s == kmem_cache_node) {
+		seen = ++ctx->node_allocs;
+		if (ctx->fail == SLUB_HP_FAIL_NODE && seen == ctx->fail_at)
+			return -ENOMEM;
+	} else if (s->flags & SLAB_KMALLOC) {
+		seen = ++ctx->barn_allocs;
+		if (ctx->fail == SLUB_HP_FAIL_BARN && seen == ctx->fail_at)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * slub_hp_watch_allocs() - count (and optionally fail) callback allocations
+ * @test: the running case
+ * @fail: the allocation kind to fail, or SLUB_HP_FAIL_NONE to only count
+ * @fail_at: 1-based index of the allocation of that kind to fail
+ *
+ * Redirects should_failslab() for the current case. Allocations are only
+ * looked at while a notifier event is being delivered by slub_hp_notify().
+ * The redirection ends with the case. Skips the case where the kernel cannot
+ * inject slab allocation failures.
+ */
+static void slub_hp_watch_allocs(struct kunit *test,
+				 enum slub_hp_fault_target fail,
+				 unsigned int fail_at)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+
+	if (!IS_ENABLED(CONFIG_FAILSLAB))
+		kunit_skip(test, "needs CONFIG_FAILSLAB to inject slab allocation failures");
+
+	ctx->fail = fail;
+	ctx->fail_at = fail_at;
+	ctx->node_allocs = 0;
+	ctx->barn_allocs = 0;
+	kunit_activate_static_stub(test, should_failslab, slub_hp_should_failslab);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Restoring slab state and node states                                     */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct slub_hp_guard - slab state of one node, restored at case end
+ * @nid: the node
+ * @tracked: whether @nid was in slab_nodes
+ * @barn_tracked: whether @nid was in slab_barn_nodes (node notifier trees)
+ * @caches: caches that had a per-node structure for @nid
+ * @barns: caches that had a barn for @nid
+ * @nr: number of entries in @caches and @barns
+ */
+struct slub_hp_guard {
+	int nid;
+	bool tracked;
+	bool barn_tracked;
+	struct kmem_cache **caches;
+	struct kmem_cache **barns;
+	unsigned int nr;
+};
+
+static bool slub_hp_listed(struct kmem_cache **list, unsigned int nr,
+			   struct kmem_cache *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (list[i] == s)
+			return true;
+	return false;
+}
+
+/*
+ * Free what the case allocated for g->nid and put slab_nodes back. Nothing is
+ * freed that still holds slabs or sheaves: such a structure is left in place
+ * (and reported) rather than freed under a user.
+ */
+static void slub_hp_restore_node(void *data)
+{
+	struct slub_hp_guard *g = data;
+	struct kmem_cache_node *n;
+	struct kmem_cache *s;
+
+	mutex_lock(&slab_mutex);
+	if (g->tracked)
+		node_set(g->nid, slab_nodes);
+	else
+		node_clear(g->nid, slab_nodes);
+#if SLUB_HP_NODE_NOTIFY
+	if (g->barn_tracked)
+		node_set(g->nid, slab_barn_nodes);
+	else
+		node_clear(g->nid, slab_barn_nodes);
+#endif
+	list_for_each_entry(s, &slab_caches, list) {
+		struct kmem_cache_node **slot = slub_hp_node_slot(s, g->nid);
+
+		n = *slot;
+		if (n && !slub_hp_listed(g->caches, g->nr, s)) {
+			if (n->nr_partial || node_nr_slabs(n)) {
+				pr_err("slub_hotplug: %s keeps slabs on node %d, not freed\n",
+				       s->name, g->nid);
+			} else {
+				*slot = NULL;
+				kmem_cache_free(kmem_cache_node, n);
+			}
+		}
+#if SLUB_HP_NODE_NOTIFY
+		if (s->per_node[g->nid].barn &&
+		    !slub_hp_listed(g->barns, g->nr, s)) {
+			struct node_barn *barn = s->per_node[g->nid].barn;
+
+			if (barn->nr_full || barn->nr_empty) {
+				pr_err("slub_hotplug: %s keeps sheaves on node %d, not freed\n",
+				       s->name, g->nid);
+			} else {
+				s->per_node[g->nid].barn = NULL;
+				kfree(barn);
+			}
+		}
+#endif
+	}
+	mutex_unlock(&slab_mutex);
+	kfree(g->caches);
+	kfree(g->barns);
+	kfree(g);
+}
+
+/**
+ * slub_hp_guard_node() - restore @nid's slab state when the case ends
+ * @test: the running case
+ * @nid: node whose slab_nodes bit and per-node structures may change
+ *
+ * Records which caches have a per-node structure (and barn) for @nid and
+ * whether @nid is tracked, and registers an action that frees whatever the
+ * case adds and restores the bits. Idempotent per node and case.
+ */
+static void slub_hp_guard_node(struct kunit *test, int nid)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+	struct slub_hp_guard *g;
+	struct kmem_cache *s;
+	unsigned int nr = 0;
+
+	if (nid == NUMA_NO_NODE || node_isset(nid, ctx->guarded))
+		return;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, g);
+	g->nid = nid;
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		nr++;
+	g->caches = kcalloc(nr, sizeof(*g->caches), GFP_KERNEL);
+	g->barns = kcalloc(nr, sizeof(*g->barns), GFP_KERNEL);
+	if (g->caches && g->barns) {
+		list_for_each_entry(s, &slab_caches, list) {
+			if (get_node(s, nid))
+				g->caches[g->nr] = s;
+			if (slub_hp_barn(s, nid))
+				g->barns[g->nr] = s;
+			if (++g->nr == nr)
+				break;
+		}
+	}
+	g->tracked = slub_hp_tracked(nid);
+	g->barn_tracked = slub_hp_barn_tracked(nid);
+	mutex_unlock(&slab_mutex);
+
+	if (!g->caches || !g->barns) {
+		kfree(g->caches);
+		kfree(g->barns);
+		kfree(g);
+		KUNIT_FAIL_AND_ABORT(test, "no memory to record node %d", nid);
+	}
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_restore_node, g));
+	node_set(nid, ctx->guarded);
+}
+
+struct slub_hp_state_save {
+	int nid;
+	bool memory;
+	bool normal;
+};
+
+static void slub_hp_restore_states(void *data)
+{
+	struct slub_hp_state_save *save = data;
+
+	mem_hotplug_begin();
+	if (save->normal)
+		node_set_state(save->nid, N_NORMAL_MEMORY);
+	else
+		node_clear_state(save->nid, N_NORMAL_MEMORY);
+	if (save->memory)
+		node_set_state(save->nid, N_MEMORY);
+	else
+		node_clear_state(save->nid, N_MEMORY);
+	mem_hotplug_done();
+	kfree(save);
+}
+
+/**
+ * slub_hp_set_states() - mock the node states the hotplug core would set
+ * @test: the running case
+ * @nid: the node
+ * @memory: whether @nid has memory (N_MEMORY)
+ * @normal: whether @nid has normal memory (N_NORMAL_MEMORY)
+ *
+ * Changes node_states[] under the memory hotplug lock, as online_pages() and
+ * offline_pages() do, after registering an action that puts the states found
+ * on first use back.
+ */
+static void slub_hp_set_states(struct kunit *test, int nid, bool memory, bool normal)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+
+	if (!node_isset(nid, ctx->state_saved)) {
+		struct slub_hp_state_save *save = kzalloc(sizeof(*save), GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, save);
+		save->nid = nid;
+		save->memory = node_state(nid, N_MEMORY);
+		save->normal = node_state(nid, N_NORMAL_MEMORY);
+		KUNIT_ASSERT_EQ(test, 0,
+				kunit_add_action_or_reset(test, slub_hp_restore_states, save));
+		node_set(nid, ctx->state_saved);
+	}
+
+	mem_hotplug_begin();
+	if (memory)
+		node_set_state(nid, N_MEMORY);
+	if (normal)
+		node_set_state(nid, N_NORMAL_MEMORY);
+	else
+		node_clear_state(nid, N_NORMAL_MEMORY);
+	if (!memory)
+		node_clear_state(nid, N_MEMORY);
+	mem_hotplug_done();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Delivering notifier events                                               */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * slub_hp_notify() - deliver one notifier event to the slab callback
+ * @test: the running case
+ * @action: MEM_* or NODE_* action
+ * @nid: node that gains its first or loses its last memory, or NUMA_NO_NODE
+ * @nid_normal: the same for normal memory (memory notifier only)
+ *
+ * Calls slab_memory_callback() with the locks the hotplug core holds: the
+ * memory hotplug lock, and with it the CPU hotplug read lock. The nodes named
+ * are guarded first, so whatever the callback changes is undone at case end.
+ *
+ * Return: the callback's notifier return value.
+ */
+static int slub_hp_notify(struct kunit *test, unsigned long action, int nid,
+			  int nid_normal)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+#if SLUB_HP_NODE_NOTIFY
+	struct node_notify arg = { .nid = nid };
+#else
+	struct memory_notify arg = {
+		.status_change_nid = nid,
+		.status_change_nid_normal = nid_normal,
+	};
+#endif
+	int ret;
+
+	slub_hp_guard_node(test, nid);
+	slub_hp_guard_node(test, nid_normal);
+
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_begin();
+	else
+		cpus_read_lock();
+	ctx->armed = true;
+	ret = slab_memory_callback(NULL, action, &arg);
+	ctx->armed = false;
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_done();
+	else
+		cpus_read_unlock();
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots and invariant checks                                           */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct slub_hp_snap - per-node pointers of every cache at one moment
+ * @nr: number of caches recorded
+ * @caches: the caches, in slab_caches order
+ * @nodes: @nodes[i * nr_node_ids + nid] is get_node(caches[i], nid)
+ * @barns: the same for barns (node notifier trees)
+ * @tracked: slab_nodes at that moment
+ */
+struct slub_hp_snap {
+	unsigned int nr;
+	struct kmem_cache **caches;
+	struct kmem_cache_node **nodes;
+	struct node_barn **barns;
+	nodemask_t tracked;
+};
+
+static struct slub_hp_snap *slub_hp_snapshot(struct kunit *test)
+{
+	struct slub_hp_snap *snap;
+	struct kmem_cache *s;
+	unsigned int nr = 0, i = 0;
+	int nid;
+
+	snap = kunit_kzalloc(test, sizeof(*snap), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, snap);
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		nr++;
+	mutex_unlock(&slab_mutex);
+
+	/* Room for caches created meanwhile by other threads. */
+	nr += 16;
+	snap->caches = kunit_kcalloc(test, nr, sizeof(*snap->caches), GFP_KERNEL);
+	snap->nodes = kunit_kcalloc(test, nr * nr_node_ids, sizeof(*snap->nodes), GFP_KERNEL);
+	snap->barns = kunit_kcalloc(test, nr * nr_node_ids, sizeof(*snap->barns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, snap->caches);
+	KUNIT_ASSERT_NOT_NULL(test, snap->nodes);
+	KUNIT_ASSERT_NOT_NULL(test, snap->barns);
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (i == nr)
+			break;
+		snap->caches[i] = s;
+		for_each_node(nid) {
+			snap->nodes[i * nr_node_ids + nid] = get_node(s, nid);
+			snap->barns[i * nr_node_ids + nid] = slub_hp_barn(s, nid);
+		}
+		i++;
+	}
+	snap->nr = i;
+	snap->tracked = slab_nodes;
+	mutex_unlock(&slab_mutex);
+	return snap;
+}
+
+/*
+ * I2: a per-node structure (or barn) seen in @before is still the one the
+ * cache uses now. With @exact, also no structure appeared where there was
+ * none (I4: an action the slab ignores allocates nothing).
+ */
+static void slub_hp_expect_kept(struct kunit *test, const struct slub_hp_snap *before,
+				bool exact, const char *when)
+{
+	const struct slub_hp_snap *now = slub_hp_snapshot(test);
+	unsigned int i, j;
+	int nid;
+
+	for (i = 0; i < before->nr; i++) {
+		struct kmem_cache *s = before->caches[i];
+
+		for (j = 0; j < now->nr && now->caches[j] != s; j++)
+			;
+		if (j == now->nr)
+			continue;	/* destroyed meanwhile */
+		for_each_node(nid) {
+			struct kmem_cache_node *was = before->nodes[i * nr_node_ids + nid];
+			struct kmem_cache_node *is = now->nodes[j * nr_node_ids + nid];
+			struct node_barn *bwas = before->barns[i * nr_node_ids + nid];
+			struct node_barn *bis = now->barns[j * nr_node_ids + nid];
+
+			if (was || exact)
+				KUNIT_EXPECT_PTR_EQ_MSG(test, is, was,
+							"%s: %s node %d structure replaced or freed",
+							when, s->name, nid);
+			if (bwas || exact)
+				KUNIT_EXPECT_PTR_EQ_MSG(test, bis, bwas,
+							"%s: %s node %d barn replaced or freed",
+							when, s->name, nid);
+		}
+	}
+}
+
+/*
+ * I1: every cache has a per-node structure for every tracked node, and, on
+ * trees with barns, a barn for every barn-tracked node if it uses sheaves.
+ */
+static void slub_hp_expect_coverage(struct kunit *test, const char *when)
+{
+	struct kmem_cache *s;
+	unsigned int missing = 0, missing_barns = 0;
+	const char *first = NULL;
+	int first_nid = NUMA_NO_NODE;
+	int nid;
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		for_each_node_mask(nid, slab_nodes) {
+			if (!get_node(s, nid)) {
+				missing++;
+				if (!first) {
+					first = s->name;
+					first_nid = nid;
+				}
+			}
+		}
+		for_each_node(nid) {
+			if (slub_hp_barn_tracked(nid) && slub_hp_wants_barn(s) &&
+			    !slub_hp_barn(s, nid))
+				missing_barns++;
+		}
+	}
+	mutex_unlock(&slab_mutex);
+
+	KUNIT_EXPECT_EQ_MSG(test, missing, 0,
+			    "%s: %u tracked (cache, node) pairs lack a structure, first %s node %d",
+			    when, missing, first, first_nid);
+	KUNIT_EXPECT_EQ_MSG(test, missing_barns, 0,
+			    "%s: %u barn-tracked (cache, node) pairs lack a barn",
+			    when, missing_barns);
+}
+
+/* Count caches with a structure (and a barn) for @nid. */
+static void slub_hp_count(int nid, unsigned int *nodes, unsigned int *barns,
+			  unsigned int *caches)
+{
+	struct kmem_cache *s;
+
+	*nodes = 0;
+	*barns = 0;
+	*caches = 0;
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		(*caches)++;
+		if (get_node(s, nid))
+			(*nodes)++;
+		if (slub_hp_barn(s, nid))
+			(*barns)++;
+	}
+	mutex_unlock(&slab_mutex);
+}
+
+static void slub_hp_destroy_cache(void *s)
+{
+	kmem_cache_destroy(s);
+}
+
+/**
+ * slub_hp_create_cache() - create an unmergeable cache for the running case
+ * @test: the running case
+ * @name: cache name
+ * @size: object size
+ *
+ * The cache is destroyed when the case ends, before any node state the case
+ * changed earlier is restored.
+ *
+ * Return: the cache; the case is aborted if it cannot be created.
+ */
+static struct kmem_cache *slub_hp_create_cache(struct kunit *test, const char *name,
+					       unsigned int size)
+{
+	struct kmem_cache *s;
+
+	s = kmem_cache_create(name, size, 0, SLAB_NO_MERGE, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_destroy_cache, s));
+	return s;
+}
+
+/*
+ * I1 for caches created now: per-node structures for exactly the tracked
+ * nodes, not for the nodes node_states[] reports.
+ */
+static void slub_hp_expect_new_cache_nodes(struct kunit *test, const char *when)
+{
+	struct kmem_cache *s = slub_hp_create_cache(test, "slub_hp_new", 64);
+	int nid;
+
+	for_each_node(nid) {
+		if (slub_hp_tracked(nid))
+			KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(s, nid),
+						  "%s: new cache lacks tracked node %d", when, nid);
+		else
+			KUNIT_EXPECT_NULL_MSG(test, get_node(s, nid),
+					      "%s: new cache has untracked node %d", when, nid);
+		if (slub_hp_barn_tracked(nid) && slub_hp_wants_barn(s))
+			KUNIT_EXPECT_NOT_NULL_MSG(test, slub_hp_barn(s, nid),
+						  "%s: new cache lacks a barn on node %d",
+						  when, nid);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The model: actions, transitions and the policy                           */
+/* ---------------------------------------------------------------------- */
+
+enum slub_hp_dir { SLUB_HP_ON, SLUB_HP_OFF };
+
+/* Where an action stands in an online or offline sequence. */
+enum slub_hp_role {
+	SLUB_HP_PREPARE,	/* before anything (memory notifier only) */
+	SLUB_HP_GOING,		/* before the node states change */
+	SLUB_HP_STATES,		/* not an action: the core updates node_states[] */
+	SLUB_HP_DONE,		/* after the node states changed */
+	SLUB_HP_FINISH,		/* after everything (memory notifier only) */
+	SLUB_HP_CANCEL,		/* instead of STATES and DONE, after a veto */
+	SLUB_HP_END,
+};
+
+struct slub_hp_action {
+	unsigned long action;
+	const char *name;
+	enum slub_hp_dir dir;
+	enum slub_hp_role role;
+};
+
+#define SLUB_HP_ACTION(a, d, r) { .action = a, .name = #a, .dir = d, .role = r }
+
+static const struct slub_hp_action slub_hp_actions[] = {
+#if SLUB_HP_NODE_NOTIFY
+	SLUB_HP_ACTION(NODE_ADDING_FIRST_MEMORY, SLUB_HP_ON, SLUB_HP_GOING),
+	SLUB_HP_ACTION(NODE_ADDED_FIRST_MEMORY, SLUB_HP_ON, SLUB_HP_DONE),
+	SLUB_HP_ACTION(NODE_CANCEL_ADDING_FIRST_MEMORY, SLUB_HP_ON, SLUB_HP_CANCEL),
+	SLUB_HP_ACTION(NODE_REMOVING_LAST_MEMORY, SLUB_HP_OFF, SLUB_HP_GOING),
+	SLUB_HP_ACTION(NODE_REMOVED_LAST_MEMORY, SLUB_HP_OFF, SLUB_HP_DONE),
+	SLUB_HP_ACTION(NODE_CANCEL_REMOVING_LAST_MEMORY, SLUB_HP_OFF, SLUB_HP_CANCEL),
+#else
+	SLUB_HP_ACTION(MEM_PREPARE_ONLINE, SLUB_HP_ON, SLUB_HP_PREPARE),
+	SLUB_HP_ACTION(MEM_GOING_ONLINE, SLUB_HP_ON, SLUB_HP_GOING),
+	SLUB_HP_ACTION(MEM_ONLINE, SLUB_HP_ON, SLUB_HP_DONE),
+	SLUB_HP_ACTION(MEM_CANCEL_ONLINE, SLUB_HP_ON, SLUB_HP_CANCEL),
+	SLUB_HP_ACTION(MEM_GOING_OFFLINE, SLUB_HP_OFF, SLUB_HP_GOING),
+	SLUB_HP_ACTION(MEM_OFFLINE, SLUB_HP_OFF, SLUB_HP_DONE),
+	SLUB_HP_ACTION(MEM_CANCEL_OFFLINE, SLUB_HP_OFF, SLUB_HP_CANCEL),
+	SLUB_HP_ACTION(MEM_FINISH_OFFLINE, SLUB_HP_OFF, SLUB_HP_FINISH),
+#endif
+};
+
+static const struct slub_hp_action *slub_hp_find(enum slub_hp_dir dir, enum slub_hp_role role)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(slub_hp_actions); i++)
+		if (slub_hp_actions[i].dir == dir && slub_hp_actions[i].role == role)
+			return &slub_hp_actions[i];
+	return NULL;
+}
+
+/**
+ * struct slub_hp_trans - how a node's memory changes, seen when onlining
+ * @on: name of the online direction, e.g. "none->normal"
+ * @off: name of the offline direction, e.g. "normal->none"
+ * @memless: acts on the memoryless test node (else on a node with memory)
+ * @names_nid: status_change_nid (or node_notify.nid) names the node
+ * @names_normal: status_change_nid_normal names the node
+ * @pre_memory: N_MEMORY before onlining (after offlining)
+ * @pre_normal: N_NORMAL_MEMORY before onlining
+ * @post_memory: N_MEMORY after onlining (before offlining)
+ * @post_normal: N_NORMAL_MEMORY after onlining
+ * @prelude: the transition that brings the node into the pre state, if any
+ * @cycle: run a whole online/offline cycle of this transition first
+ */
+struct slub_hp_trans {
+	const char *on;
+	const char *off;
+	bool memless;
+	bool names_nid;
+	bool names_normal;
+	bool pre_memory, pre_normal;
+	bool post_memory, post_normal;
+	const struct slub_hp_trans *prelude;
+	bool cycle;
+};
+
+static const struct slub_hp_trans slub_hp_first_movable = {
+	.on = "none->movable", .off = "movable->none", .memless = true,
+	.names_nid = true, .post_memory = true,
+};
+
+static const struct slub_hp_trans slub_hp_first_normal = {
+	.on = "none->normal", .off = "normal->none", .memless = true,
+	.names_nid = true, .names_normal = true,
+	.post_memory = true, .post_normal = true,
+};
+
+#if SLUB_HP_NODE_NOTIFY
+static const struct slub_hp_trans slub_hp_again_normal = {
+	.on = "none->normal->none->normal", .off = "normal->none->normal->none",
+	.memless = true, .names_nid = true, .names_normal = true,
+	.post_memory = true, .post_normal = true, .cycle = true,
+};
+
+static const struct slub_hp_trans *const slub_hp_transitions[] = {
+	&slub_hp_first_normal, &slub_hp_first_movable, &slub_hp_again_normal,
+};
+#else
+static const struct slub_hp_trans slub_hp_normal_on_movable = {
+	.on = "movable->normal", .off = "normal->movable", .memless = true,
+	.names_normal = true,
+	.pre_memory = true, .post_memory = true, .post_normal = true,
+	.prelude = &slub_hp_first_movable,
+};
+
+static const struct slub_hp_trans slub_hp_no_change = {
+	.on = "normal->normal", .off = "normal->normal",
+	.pre_memory = true, .pre_normal = true,
+	.post_memory = true, .post_normal = true,
+};
+
+static const struct slub_hp_trans *const slub_hp_transitions[] = {
+	&slub_hp_first_normal, &slub_hp_first_movable,
+	&slub_hp_normal_on_movable, &slub_hp_no_change,
+};
+#endif
+
+/*
+ * The policy: is the node tracked after @act, given it was @tracked before?
+ * The memory notifier tells the slab which kind of memory changes; the node
+ * notifier does not, so under the normal policy there a movable-only node is
+ * expected to stay untracked only if the kernel looks at the zones itself.
+ */
+static bool slub_hp_model(const struct slub_hp_action *act,
+			  const struct slub_hp_trans *t, bool tracked)
+{
+	bool named = t->names_nid || t->names_normal;
+
+	if (slub_hp.policy == SLUB_HP_POLICY_MEMORY) {
+		if (act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING && named)
+			return true;
+		return tracked;
+	}
+	if (!t->names_normal)
+		return tracked;
+	if (act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING)
+		return true;
+	if ((act->dir == SLUB_HP_OFF && act->role == SLUB_HP_DONE) ||
+	    (act->dir == SLUB_HP_ON && act->role == SLUB_HP_CANCEL))
+		return false;
+	return tracked;
+}
+
+/**
+ * struct slub_hp_world - the node under test and what the model expects
+ * @nid: the node whose memory changes
+ * @tracked: whether the model expects @nid in slab_nodes
+ * @barn_tracked: whether the model expects @nid in slab_barn_nodes: set by
+ *	the first successful going-online on trees with barns, never cleared
+ */
+struct slub_hp_world {
+	int nid;
+	bool tracked;
+	bool barn_tracked;
+};
+
+static int slub_hp_arg_nid(const struct slub_hp_world *w, bool named)
+{
+	return named ? w->nid : NUMA_NO_NODE;
+}
+
+/* Deliver @act for @t, update the model, return the callback's result. */
+static int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
+			const struct slub_hp_action *act, const struct slub_hp_trans *t)
+{
+	int ret;
+
+	ret = slub_hp_notify(test, act->action, slub_hp_arg_nid(w, t->names_nid),
+			     slub_hp_arg_nid(w, t->names_normal));
+	w->tracked = slub_hp_model(act, t, w->tracked);
+	if (SLUB_HP_NODE_NOTIFY && act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING &&
+	    ret == NOTIFY_OK)
+		w->barn_tracked = true;
+	return ret;
+}
+
+/* The node's slab_nodes and slab_barn_nodes bits are what the model says. */
+static void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
+				 const char *when)
+{
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_tracked(w->nid), w->tracked,
+			    "%s: node %d tracked=%d, policy %s says %d", when, w->nid,
+			    slub_hp_tracked(w->nid), slub_hp_policy_param, w->tracked);
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_barn_tracked(w->nid), w->barn_tracked,
+			    "%s: node %d in slab_barn_nodes=%d, expected %d", when, w->nid,
+			    slub_hp_barn_tracked(w->nid), w->barn_tracked);
+}
+
+/*
+ * Walk one direction of @t up to (not including) @stop, as the hotplug core
+ * would, checking each step against the model. With @cancel, the sequence is
+ * the vetoed one: GOING then CANCEL.
+ */
+static void slub_hp_walk(struct kunit *test, struct slub_hp_world *w,
+			 const struct slub_hp_trans *t, enum slub_hp_dir dir,
+			 bool cancel, enum slub_hp_role stop)
+{
+	static const enum slub_hp_role normal_seq[] = {
+		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_STATES, SLUB_HP_DONE, SLUB_HP_FINISH,
+	};
+	static const enum slub_hp_role cancel_seq[] = {
+		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_CANCEL,
+	};
+	const enum slub_hp_role *seq = cancel ? cancel_seq : normal_seq;
+	unsigned int len = cancel ? ARRAY_SIZE(cancel_seq) : ARRAY_SIZE(normal_seq);
+	unsigned int i;
+
+	for (i = 0; i < len && seq[i] != stop; i++) {
+		const struct slub_hp_action *act;
+		int ret;
+
+		if (seq[i] == SLUB_HP_STATES) {
+			if (!t->memless)
+				continue;
+			if (dir == SLUB_HP_ON)
+				slub_hp_set_states(test, w->nid, t->post_memory, t->post_normal);
+			else
+				slub_hp_set_states(test, w->nid, t->pre_memory, t->pre_normal);
+			continue;
+		}
+		act = slub_hp_find(dir, seq[i]);
+		if (!act)
+			continue;
+		ret = slub_hp_step(test, w, act, t);
+		KUNIT_ASSERT_EQ_MSG(test, ret, NOTIFY_OK, "setup: %s %s failed",
+				    act->name, dir == SLUB_HP_ON ? t->on : t->off);
+		slub_hp_expect_model(test, w, act->name);
+	}
+}
+
+/* Bring the node under test into the state @t starts from when onlining. */
+static void slub_hp_enter_pre(struct kunit *test, struct slub_hp_world *w,
+			      const struct slub_hp_trans *t)
+{
+	if (t->prelude)
+		slub_hp_walk(test, w, t->prelude, SLUB_HP_ON, false, SLUB_HP_END);
+	if (t->cycle) {
+		slub_hp_walk(test, w, t, SLUB_HP_ON, false, SLUB_HP_END);
+		slub_hp_walk(test, w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	}
+}
+
+/* A node none of whose caches has a per-node structure. */
+static bool slub_hp_unused_node(int nid)
+{
+	struct kmem_cache *s;
+	bool unused = true;
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (get_node(s, nid))
+			unused = false;
+	mutex_unlock(&slab_mutex);
+	return unused && !slub_hp_tracked(nid) && !node_state(nid, N_MEMORY);
+}
+
+/* Pick the node for @t; skip the case if the machine has none. */
+static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_hp_trans *t)
+{
+	struct slub_hp_world w;
+
+	if (t->memless) {
+		if (slub_hp.memless_nid == NUMA_NO_NODE)
+			kunit_skip(test, "needs a possible NUMA node without memory (%u node%s here)",
+				   nr_node_ids, nr_node_ids == 1 ? "" : "s");
+		w.nid = slub_hp.memless_nid;
+		/* Precondition: untouched by earlier cases or runs. */
+		KUNIT_ASSERT_FALSE_MSG(test, slub_hp_tracked(w.nid),
+				       "node %d tracked before the case", w.nid);
+		KUNIT_ASSERT_FALSE_MSG(test, node_state(w.nid, N_MEMORY),
+				       "node %d has memory before the case", w.nid);
+		KUNIT_ASSERT_TRUE_MSG(test, slub_hp_unused_node(w.nid),
+				      "a cache has a structure for node %d before the case",
+				      w.nid);
+	} else {
+		w.nid = slub_hp.normal_nid;
+	}
+	w.tracked = slub_hp_tracked(w.nid);
+	w.barn_tracked = slub_hp_barn_tracked(w.nid);
+	return w;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Cases                                                                    */
+/* ---------------------------------------------------------------------- */
+
+struct slub_hp_event_param {
+	const struct slub_hp_action *act;
+	const struct slub_hp_trans *trans;
+};
+
+#if SLUB_HP_NODE_NOTIFY
+#define SLUB_HP_EVENTS(i)						\
+	{ &slub_hp_actions[i], &slub_hp_first_normal },			\
+	{ &slub_hp_actions[i], &slub_hp_first_movable },		\
+	{ &slub_hp_actions[i], &slub_hp_again_normal }
+#else
+#define SLUB_HP_EVENTS(i)						\
+	{ &slub_hp_actions[i], &slub_hp_first_normal },			\
+	{ &slub_hp_actions[i], &slub_hp_first_movable },		\
+	{ &slub_hp_actions[i], &slub_hp_normal_on_movable },		\
+	{ &slub_hp_actions[i], &slub_hp_no_change }
+#endif
+
+static const struct slub_hp_event_param slub_hp_event_params[] = {
+	SLUB_HP_EVENTS(0), SLUB_HP_EVENTS(1), SLUB_HP_EVENTS(2),
+	SLUB_HP_EVENTS(3), SLUB_HP_EVENTS(4), SLUB_HP_EVENTS(5),
+#if !SLUB_HP_NODE_NOTIFY
+	SLUB_HP_EVENTS(6), SLUB_HP_EVENTS(7),
+#endif
+};
+
+static_assert(ARRAY_SIZE(slub_hp_event_params) ==
+	      ARRAY_SIZE(slub_hp_actions) * ARRAY_SIZE(slub_hp_transitions));
+
+static void slub_hp_event_desc(const struct slub_hp_event_param *p, char *desc)
+{
+	const struct slub_hp_trans *t = p->trans;
+	const char *change = p->act->dir == SLUB_HP_ON ? t->on : t->off;
+	int nid = t->memless ? slub_hp.memless_nid : slub_hp.normal_nid;
+
+	if (SLUB_HP_NODE_NOTIFY)
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s nid=%d %s",
+			 p->act->name, nid, change);
+	else
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s (%d,%d) %s", p->act->name,
+			 t->names_nid ? nid : NUMA_NO_NODE,
+			 t->names_normal ? nid : NUMA_NO_NODE, change);
+}
+
+KUNIT_ARRAY_PARAM(slub_hp_event, slub_hp_event_params, slub_hp_event_desc);
+
+/*
+ * Every action crossed with every transition (I1, I2, I4 and the policy).
+ * The node is brought to the state in which the hotplug core would send the
+ * action, by sending the events that precede it and mocking node_states[]
+ * in between. Then, for the action itself:
+ * - the callback returns NOTIFY_OK;
+ * - the node is tracked exactly when the policy says so, and no other node's
+ *   tracking changes;
+ * - every cache has a structure for every tracked node (I1), also a cache
+ *   created right after the action;
+ * - no structure seen before is freed or replaced (I2), and an action that
+ *   leaves tracking alone allocates nothing (I4).
+ */
+static void slub_hotplug_event(struct kunit *test)
+{
+	const struct slub_hp_event_param *p = test->param_value;
+	const struct slub_hp_action *act = p->act;
+	const struct slub_hp_trans *t = p->trans;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	const struct slub_hp_snap *before;
+	bool was_tracked, alloc_expected;
+	nodemask_t others;
+	int ret;
+
+	slub_hp_enter_pre(test, &w, t);
+	if (act->dir == SLUB_HP_OFF)
+		slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	slub_hp_walk(test, &w, t, act->dir, act->role == SLUB_HP_CANCEL, act->role);
+
+	before = slub_hp_snapshot(test);
+	was_tracked = slub_hp_tracked(w.nid);
+	others = before->tracked;
+	node_clear(w.nid, others);
+
+	ret = slub_hp_step(test, &w, act, t);
+
+	KUNIT_EXPECT_EQ(test, ret, NOTIFY_OK);
+	slub_hp_expect_model(test, &w, act->name);
+	{
+		nodemask_t now = slab_nodes;
+
+		node_clear(w.nid, now);
+		KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(now, others),
+				      "%s changed the tracking of other nodes", act->name);
+	}
+	slub_hp_expect_coverage(test, act->name);
+	alloc_expected = !was_tracked && w.tracked;
+	slub_hp_expect_kept(test, before, !alloc_expected, act->name);
+	slub_hp_expect_new_cache_nodes(test, act->name);
+}
+
+/*
+ * I1, the window reviewers kept slab_nodes for: a cache created after the
+ * going-online event succeeded, but before the hotplug core set the node's
+ * node_states[], still gets a structure (and barn) for the new node.
+ */
+static void slub_hotplug_cache_created_in_window(struct kunit *test)
+{
+	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
+	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
+	struct kmem_cache *s;
+
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, &slub_hp_first_normal), NOTIFY_OK);
+	KUNIT_ASSERT_FALSE(test, node_state(w.nid, N_MEMORY));
+
+	s = slub_hp_create_cache(test, "slub_hp_window", 128);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(s, w.nid),
+				  "cache created in the window lacks node %d", w.nid);
+	if (slub_hp_wants_barn(s))
+		KUNIT_EXPECT_NOT_NULL_MSG(test, slub_hp_barn(s, w.nid),
+					  "cache created in the window lacks a barn on node %d",
+					  w.nid);
+	slub_hp_expect_coverage(test, "window");
+}
+
+/*
+ * New caches get structures for exactly slab_nodes, and slab_nodes is the
+ * policy's boot mask (N_NORMAL_MEMORY or N_MEMORY) while nothing is being
+ * hotplugged.
+ */
+static void slub_hotplug_boot_mask(struct kunit *test)
+{
+	nodemask_t expected = slub_hp.policy == SLUB_HP_POLICY_MEMORY ?
+			      node_states[N_MEMORY] : node_states[N_NORMAL_MEMORY];
+
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(slab_nodes, expected),
+			      "slab_nodes %*pbl, policy %s expects %*pbl",
+			      nodemask_pr_args(&slab_nodes), slub_hp_policy_param,
+			      nodemask_pr_args(&expected));
+	slub_hp_expect_coverage(test, "boot");
+	slub_hp_expect_new_cache_nodes(test, "boot");
+}
+
+/*
+ * I2: online, offline, online again. The structures made by the first online
+ * survive the offline and are the ones used after the second online, which
+ * allocates nothing.
+ */
+static void slub_hotplug_reonline_reuses(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct slub_hp_ctx *ctx = test->priv;
+	const struct slub_hp_snap *online;
+
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	KUNIT_ASSERT_TRUE(test, slub_hp_tracked(w.nid));
+	online = slub_hp_snapshot(test);
+
+	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	slub_hp_expect_kept(test, online, false, "after offline");
+
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NONE, 0);
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	KUNIT_EXPECT_TRUE(test, slub_hp_tracked(w.nid));
+	KUNIT_EXPECT_EQ_MSG(test, ctx->node_allocs, 0,
+			    "second online allocated %u per-node structures", ctx->node_allocs);
+	KUNIT_EXPECT_EQ_MSG(test, ctx->barn_allocs, 0,
+			    "second online allocated %u barns", ctx->barn_allocs);
+	slub_hp_expect_kept(test, online, true, "after second online");
+}
+
+struct slub_hp_fault_param {
+	const char *desc;
+	enum slub_hp_fault_target target;
+	unsigned int where;	/* 0: first, 1: middle, 2: last */
+};
+
+static const struct slub_hp_fault_param slub_hp_fault_params[] = {
+	{ "kmem_cache_node fails at first cache", SLUB_HP_FAIL_NODE, 0 },
+	{ "kmem_cache_node fails at middle cache", SLUB_HP_FAIL_NODE, 1 },
+	{ "kmem_cache_node fails at last cache", SLUB_HP_FAIL_NODE, 2 },
+#if SLUB_HP_NODE_NOTIFY
+	{ "barn fails at first cache with sheaves", SLUB_HP_FAIL_BARN, 0 },
+	{ "barn fails at middle cache with sheaves", SLUB_HP_FAIL_BARN, 1 },
+	{ "barn fails at last cache with sheaves", SLUB_HP_FAIL_BARN, 2 },
+#endif
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_fault, slub_hp_fault_params, desc);
+
+static unsigned int slub_hp_pick(unsigned int where, unsigned int n)
+{
+	return where == 0 ? 1 : where == 1 ? (n + 1) / 2 : n;
+}
+
+/*
+ * Position (0-based, in slab_caches order) of the @k-th cache that will
+ * allocate a barn for @nid, i.e. how many caches the callback completes
+ * before that allocation fails.
+ */
+static unsigned int slub_hp_barn_position(int nid, unsigned int k)
+{
+	struct kmem_cache *s;
+	unsigned int pos = 0, seen = 0;
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (!get_node(s, nid) && slub_hp_wants_barn(s) && !slub_hp_barn(s, nid) &&
+		    ++seen == k)
+			break;
+		pos++;
+	}
+	mutex_unlock(&slab_mutex);
+	return pos;
+}
+
+/*
+ * I3: the going-online event fails inside the allocator at the k-th cache.
+ * The callback returns an error and leaves the node untracked; the cancel
+ * the hotplug core sends next frees nothing; a retry succeeds, completes
+ * every cache and reuses what the failed attempt made.
+ */
+static void slub_hotplug_going_online_fails(struct kunit *test)
+{
+	const struct slub_hp_fault_param *p = test->param_value;
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
+	const struct slub_hp_action *cancel = slub_hp_find(SLUB_HP_ON, SLUB_HP_CANCEL);
+	struct slub_hp_ctx *ctx = test->priv;
+	unsigned int nodes, barns, caches, want_barns = 0, k, made_nodes, made_barns;
+	const struct slub_hp_snap *failed;
+	struct kmem_cache *s;
+	bool barn_tracked;
+	int ret;
+
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	KUNIT_ASSERT_EQ(test, nodes, 0);
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (slub_hp_wants_barn(s) && !slub_hp_barn(s, w.nid))
+			want_barns++;
+	mutex_unlock(&slab_mutex);
+
+	if (p->target == SLUB_HP_FAIL_BARN) {
+		if (!want_barns)
+			kunit_skip(test, "node %d needs no barns: no cache with sheaves lacks one",
+				   w.nid);
+		k = slub_hp_pick(p->where, want_barns);
+		made_nodes = slub_hp_barn_position(w.nid, k);
+		made_barns = k - 1;
+	} else {
+		k = slub_hp_pick(p->where, caches);
+		made_nodes = k - 1;
+		made_barns = 0;	/* counted after the failure */
+	}
+	barn_tracked = slub_hp_barn_tracked(w.nid);
+
+	slub_hp_watch_allocs(test, p->target, k);
+	ret = slub_hp_step(test, &w, going, t);
+	KUNIT_EXPECT_EQ_MSG(test, ret, notifier_from_errno(-ENOMEM),
+			    "%s: going-online returned %d", p->desc, ret);
+	KUNIT_EXPECT_FALSE_MSG(test, slub_hp_tracked(w.nid),
+			       "node %d tracked after a failed going-online", w.nid);
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_barn_tracked(w.nid), barn_tracked,
+			    "barn tracking of node %d changed by a failed going-online", w.nid);
+	KUNIT_ASSERT_GT_MSG(test, p->target == SLUB_HP_FAIL_NODE ? ctx->node_allocs :
+			    ctx->barn_allocs, 0,
+			    "should_failslab() never reached the stub: is mm/failslab.c patched?");
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	KUNIT_EXPECT_EQ_MSG(test, nodes, made_nodes,
+			    "caches done before the failure keep their structure");
+	if (p->target == SLUB_HP_FAIL_BARN)
+		KUNIT_EXPECT_EQ(test, barns, made_barns);
+	else
+		made_barns = barns;
+	slub_hp_expect_coverage(test, "after failure");
+
+	/* The hotplug core cancels after a failed going-online. */
+	failed = slub_hp_snapshot(test);
+	ret = slub_hp_notify(test, cancel->action, w.nid, w.nid);
+	KUNIT_EXPECT_EQ(test, ret, NOTIFY_OK);
+	KUNIT_EXPECT_FALSE(test, slub_hp_tracked(w.nid));
+	slub_hp_expect_kept(test, failed, false, "cancel after failure");
+
+	/* Retry without the fault. */
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NONE, 0);
+	ret = slub_hp_step(test, &w, going, t);
+	KUNIT_EXPECT_EQ(test, ret, NOTIFY_OK);
+	KUNIT_EXPECT_TRUE(test, slub_hp_tracked(w.nid));
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	KUNIT_EXPECT_EQ(test, nodes, caches);
+	KUNIT_EXPECT_EQ_MSG(test, ctx->node_allocs, caches - made_nodes,
+			    "retry allocated %u structures for %u caches, %u were kept",
+			    ctx->node_allocs, caches, made_nodes);
+	KUNIT_EXPECT_EQ(test, ctx->barn_allocs, want_barns - made_barns);
+	slub_hp_expect_kept(test, failed, false, "retry");
+	slub_hp_expect_coverage(test, "retry");
+}
+
+/*
+ * I6: going-offline flushes and shrinks every cache. A cache whose objects
+ * were all freed keeps no slab that kmem_cache_shrink() would still release.
+ */
+static void slub_hotplug_going_offline_shrinks(struct kunit *test)
+{
+	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_OFF, SLUB_HP_GOING);
+	struct kmem_cache *s = slub_hp_create_cache(test, "slub_hp_shrink", 256);
+	unsigned long before = 0, after_offline = 0, after_shrink = 0;
+	unsigned int i, nr = oo_objects(s->oo) * 8;
+	struct kmem_cache_node *n;
+	void **objs;
+	int nid;
+
+	if (!IS_ENABLED(CONFIG_SLUB_DEBUG))
+		kunit_skip(test, "needs CONFIG_SLUB_DEBUG to count slabs per node");
+	objs = kunit_kcalloc(test, nr, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	for (i = 0; i < nr; i++) {
+		objs[i] = kmem_cache_alloc_node(s, GFP_KERNEL, slub_hp.normal_nid);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	for (i = 0; i < nr; i++)
+		kmem_cache_free(s, objs[i]);
+
+	for_each_kmem_cache_node(s, nid, n)
+		before += node_nr_slabs(n);
+	KUNIT_ASSERT_GT_MSG(test, before, 0, "freed slabs already released: nothing to shrink");
+
+	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action,
+					     SLUB_HP_NODE_NOTIFY ? slub_hp.normal_nid :
+					     NUMA_NO_NODE, NUMA_NO_NODE), NOTIFY_OK);
+	for_each_kmem_cache_node(s, nid, n)
+		after_offline += node_nr_slabs(n);
+
+	kmem_cache_shrink(s);
+	for_each_kmem_cache_node(s, nid, n)
+		after_shrink += node_nr_slabs(n);
+
+	KUNIT_ASSERT_LT_MSG(test, after_shrink, before, "shrinking released nothing");
+	KUNIT_EXPECT_EQ_MSG(test, after_offline, after_shrink,
+			    "%lu slabs before, %lu after going-offline, %lu after shrink",
+			    before, after_offline, after_shrink);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Allocation fallback                                                      */
+/* ---------------------------------------------------------------------- */
+
+enum slub_hp_target {
+	SLUB_HP_NO_NODE,
+	SLUB_HP_MEMORY_NODE,
+	SLUB_HP_TRACKED_MEMLESS,
+	SLUB_HP_UNTRACKED_MEMLESS,
+	SLUB_HP_OFFLINE_NODE,
+};
+
+struct slub_hp_alloc_param {
+	const char *desc;
+	enum slub_hp_target target;
+	bool thisnode;
+};
+
+static const struct slub_hp_alloc_param slub_hp_alloc_params[] = {
+	{ "NUMA_NO_NODE", SLUB_HP_NO_NODE, false },
+	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_NO_NODE, true },
+	{ "node with memory", SLUB_HP_MEMORY_NODE, false },
+	{ "node with memory __GFP_THISNODE", SLUB_HP_MEMORY_NODE, true },
+	{ "tracked memoryless node", SLUB_HP_TRACKED_MEMLESS, false },
+	{ "tracked memoryless node __GFP_THISNODE", SLUB_HP_TRACKED_MEMLESS, true },
+	{ "untracked memoryless node", SLUB_HP_UNTRACKED_MEMLESS, false },
+	{ "untracked memoryless node __GFP_THISNODE", SLUB_HP_UNTRACKED_MEMLESS, true },
+	{ "possible offline node", SLUB_HP_OFFLINE_NODE, false },
+	{ "possible offline node __GFP_THISNODE", SLUB_HP_OFFLINE_NODE, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_alloc, slub_hp_alloc_params, desc);
+
+static void slub_hp_free_obj(void *obj)
+{
+	struct slab *slab = virt_to_slab(obj);
+
+	kmem_cache_free(slab->slab_cache, obj);
+}
+
+/*
+ * I5: kmem_cache_alloc_node() with any node id never crashes, and the object
+ * comes from where the slow path promises:
+ * - a node with memory supplies the object itself;
+ * - a node that cannot supply one (no memory, untracked, offline) makes the
+ *   allocation fall back to a node with memory, unless __GFP_THISNODE is
+ *   set: then a tracked node fails the allocation; an untracked one fails it
+ *   on node-notifier trees, whose slow path keeps the constraint, and is
+ *   ignored on memory-notifier trees, whose slow path drops it.
+ */
+static void slub_hotplug_alloc_node(struct kunit *test)
+{
+	const struct slub_hp_alloc_param *p = test->param_value;
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | (p->thisnode ? __GFP_THISNODE : 0);
+	struct kmem_cache *s;
+	bool expect_object;
+	int nid, got;
+	void *obj;
+
+	switch (p->target) {
+	case SLUB_HP_NO_NODE:
+		nid = NUMA_NO_NODE;
+		break;
+	case SLUB_HP_MEMORY_NODE:
+		nid = slub_hp.other_nid != NUMA_NO_NODE ? slub_hp.other_nid : slub_hp.normal_nid;
+		break;
+	case SLUB_HP_OFFLINE_NODE:
+		nid = slub_hp.offline_nid;
+		if (nid == NUMA_NO_NODE)
+			kunit_skip(test, "needs a possible node that is not online");
+		break;
+	default:
+		nid = slub_hp_world(test, &slub_hp_first_normal).nid;
+		break;
+	}
+
+	if (p->target == SLUB_HP_TRACKED_MEMLESS) {
+		struct slub_hp_world w = { .nid = nid };
+
+		KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w,
+						   slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING),
+						   &slub_hp_first_normal), NOTIFY_OK);
+		KUNIT_ASSERT_TRUE(test, slub_hp_tracked(nid));
+	}
+
+	s = slub_hp_create_cache(test, "slub_hp_alloc", 96);
+	obj = kmem_cache_alloc_node(s, gfp, nid);
+	if (obj)
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_free_obj, obj));
+
+	switch (p->target) {
+	case SLUB_HP_NO_NODE:
+	case SLUB_HP_MEMORY_NODE:
+		expect_object = true;
+		break;
+	case SLUB_HP_TRACKED_MEMLESS:
+		expect_object = !p->thisnode;
+		break;
+	default:
+		expect_object = !p->thisnode || !SLUB_HP_NODE_NOTIFY;
+		break;
+	}
+
+	if (!expect_object) {
+		KUNIT_EXPECT_NULL_MSG(test, obj, "node %d cannot supply, yet got an object", nid);
+		return;
+	}
+	KUNIT_ASSERT_NOT_NULL_MSG(test, obj, "no object for node %d", nid);
+	got = folio_nid(virt_to_folio(obj));
+	KUNIT_EXPECT_TRUE_MSG(test, node_state(got, N_MEMORY),
+			      "object on node %d, which has no memory", got);
+	if (p->target == SLUB_HP_MEMORY_NODE)
+		KUNIT_EXPECT_EQ_MSG(test, got, nid, "asked for node %d", nid);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Suite                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static int slub_hp_case_init(struct kunit *test)
+{
+	struct slub_hp_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	test->priv = ctx;
+	return 0;
+}
+
+static int slub_hp_suite_init(struct kunit_suite *suite)
+{
+	int nid;
+
+	if (!strcmp(slub_hp_policy_param, "normal")) {
+		slub_hp.policy = SLUB_HP_POLICY_NORMAL;
+	} else if (!strcmp(slub_hp_policy_param, "memory")) {
+		slub_hp.policy = SLUB_HP_POLICY_MEMORY;
+	} else {
+		pr_err("slub_hotplug: policy=%s: expected normal or memory\n",
+		       slub_hp_policy_param);
+		return -EINVAL;
+	}
+
+	slub_hp.normal_nid = numa_mem_id();
+	slub_hp.other_nid = NUMA_NO_NODE;
+	slub_hp.memless_nid = NUMA_NO_NODE;
+	slub_hp.offline_nid = NUMA_NO_NODE;
+	for_each_node_state(nid, N_NORMAL_MEMORY)
+		if (nid != slub_hp.normal_nid && slub_hp.other_nid == NUMA_NO_NODE)
+			slub_hp.other_nid = nid;
+	/* Prefer an online memoryless node; fall back to an offline one. */
+	for_each_online_node(nid)
+		if (slub_hp.memless_nid == NUMA_NO_NODE && slub_hp_unused_node(nid))
+			slub_hp.memless_nid = nid;
+	for_each_node(nid) {
+		if (node_online(nid))
+			continue;
+		if (slub_hp.memless_nid == NUMA_NO_NODE && slub_hp_unused_node(nid))
+			slub_hp.memless_nid = nid;
+		else if (slub_hp.offline_nid == NUMA_NO_NODE && nid != slub_hp.memless_nid)
+			slub_hp.offline_nid = nid;
+	}
+
+	pr_info("slub_hotplug: %s notifier, policy %s, nodes: normal %d other %d memoryless %d offline %d\n",
+		SLUB_HP_NODE_NOTIFY ? "node" : "memory", slub_hp_policy_param,
+		slub_hp.normal_nid, slub_hp.other_nid, slub_hp.memless_nid, slub_hp.offline_nid);
+	return 0;
+}
+
+static struct kunit_case slub_hotplug_cases[] = {
+	KUNIT_CASE(slub_hotplug_boot_mask),
+	KUNIT_CASE_PARAM(slub_hotplug_event, slub_hp_event_gen_params),
+	KUNIT_CASE(slub_hotplug_cache_created_in_window),
+	KUNIT_CASE(slub_hotplug_reonline_reuses),
+	KUNIT_CASE_PARAM(slub_hotplug_going_online_fails, slub_hp_fault_gen_params),
+	KUNIT_CASE(slub_hotplug_going_offline_shrinks),
+	KUNIT_CASE_PARAM(slub_hotplug_alloc_node, slub_hp_alloc_gen_params),
+	{}
+};
+
+static struct kunit_suite slub_hotplug_suite = {
+	.name = "slub_hotplug",
+	.suite_init = slub_hp_suite_init,
+	.init = slub_hp_case_init,
+	.test_cases = slub_hotplug_cases,
+};
+
+kunit_test_suite(slub_hotplug_suite);

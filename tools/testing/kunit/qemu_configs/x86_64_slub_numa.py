@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# QEMU x86_64 with NUMA and hot-pluggable memory for the SLUB hotplug suite.
+#
+# node 0: CPU 0, 512 MiB    node 1: CPU 1, 512 MiB
+# node 2: no CPU, no boot memory; it is the last node, so QEMU's SRAT gives
+#         it the hot-pluggable range, and a cold-plugged 256 MiB pc-dimm
+#         whose two memory blocks stay offline (memhp_default_state=offline)
+#
+# x86 onlines every SRAT node that has memory or a CPU at boot, and QEMU
+# describes no other node, so this machine has no possible-but-offline node.
+
+from ..qemu_config import QemuArchParams
+
+QEMU_ARCH = QemuArchParams(linux_arch='x86_64',
+			   kconfig='''
+CONFIG_SERIAL_8250=y
+CONFIG_SERIAL_8250_CONSOLE=y
+CONFIG_SMP=y
+CONFIG_PCI=y
+CONFIG_NUMA=y
+CONFIG_X86_64_ACPI_NUMA=y
+CONFIG_ACPI=y
+CONFIG_ACPI_HOTPLUG_MEMORY=y
+CONFIG_SPARSEMEM_VMEMMAP=y
+CONFIG_MEMORY_HOTPLUG=y
+CONFIG_MEMORY_HOTREMOVE=y
+CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
+			   qemu_arch='x86_64',
+			   kernel_path='arch/x86/boot/bzImage',
+			   kernel_command_line='console=ttyS0 memhp_default_state=offline',
+			   extra_qemu_params=[
+				'-bios', 'qboot.rom',
+				'-machine', 'pc',
+				'-cpu', 'max',
+				'-smp', '2,sockets=2,cores=1,threads=1',
+				'-m', '1G,slots=2,maxmem=2G',
+				'-object', 'memory-backend-ram,id=ram0,size=512M',
+				'-object', 'memory-backend-ram,id=ram1,size=512M',
+				'-object', 'memory-backend-ram,id=dimm0,size=256M',
+				'-numa', 'node,nodeid=0,cpus=0,memdev=ram0',
+				'-numa', 'node,nodeid=1,cpus=1,memdev=ram1',
+				'-numa', 'node,nodeid=2',
+				'-device', 'pc-dimm,id=dimm0,memdev=dimm0,node=2',
+			   ])
