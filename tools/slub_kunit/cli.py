@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Command line of tools/slub-kunit.
+
+import argparse
+import fcntl
+import os
+import platform
+import sys
+import tempfile
+import unittest
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from slub_kunit import host, results, source, tree
+from slub_kunit.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_SETUP,
+			       EXIT_TESTS_FAILED, EXIT_USAGE, REPO, Stages,
+			       UserError, die, log)
+from slub_kunit.kunit_tool import ARCHES, Build, load_json
+
+POLICIES = ('normal', 'memory')
+
+
+def default_cache() -> str:
+	env = os.environ.get('SLUB_KUNIT_CACHE')
+	if env:
+		return env
+	base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+	return os.path.join(base, 'slub-kunit')
+
+
+@dataclass
+class RunRequest:
+	kernel: str = '6.12'
+	arch: str = 'x86_64'
+	patches: List[str] = field(default_factory=list)
+	policy: Optional[str] = None
+	json_path: Optional[str] = None
+	cache: str = field(default_factory=default_cache)
+	jobs: int = os.cpu_count() or 1
+	kconfig_add: List[str] = field(default_factory=list)
+	kernel_args: List[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+	outcome: results.Outcome
+	meta: Dict[str, Any]
+	stages: Stages
+	work: str = ''
+	build: Optional[Build] = None
+
+
+class CacheLock:
+	"""One run at a time per work tree: runs share trees and build dirs."""
+
+	def __init__(self, cache: str, key: str) -> None:
+		os.makedirs(os.path.join(cache, 'locks'), exist_ok=True)
+		self.path = os.path.join(cache, 'locks', f'{key}.lock')
+		self.fd = -1
+
+	def __enter__(self) -> 'CacheLock':
+		self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+		try:
+			fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+		except BlockingIOError:
+			log(f'waiting for another slub-kunit run on {os.path.basename(self.path)}')
+			fcntl.flock(self.fd, fcntl.LOCK_EX)
+		return self
+
+	def __exit__(self, *exc: Any) -> None:
+		os.close(self.fd)
+
+
+def check_cache(cache: str) -> None:
+	try:
+		os.makedirs(cache, exist_ok=True)
+	except OSError as e:
+		raise UserError(f'cache directory {cache}: {e.strerror}', EXIT_SETUP)
+	if not os.access(cache, os.W_OK):
+		raise UserError(f'cache directory {cache} is not writable', EXIT_SETUP)
+	st = os.statvfs(cache)
+	free = st.f_bavail * st.f_frsize
+	if free < 3 << 30:
+		raise UserError(f'cache directory {cache} has {free >> 20} MiB free; '
+				'a kernel tree and its build need about 3 GiB', EXIT_SETUP)
+
+
+def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
+	host.ensure_packages([req.arch])
+	src = source.get_source(req.kernel, req.cache, stages)
+	with stages.stage('prepare'):
+		work = tree.prepare(src.path, src.label, os.path.join(req.cache, 'work'),
+				    src.key, req.patches)
+	return src, work
+
+
+def make_build(req: RunRequest, src: source.Source, work: str) -> Build:
+	return Build(tree=work, arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
+		     build_dir=os.path.join(req.cache, 'build', f'{src.key}-{req.arch}'),
+		     kconfig_add=list(req.kconfig_add))
+
+
+def metadata(req: RunRequest, src: source.Source, policy: str) -> Dict[str, Any]:
+	return {
+		'kernel': src.label,
+		'package': src.package,
+		'version': src.version,
+		'generation': src.generation,
+		'arch': req.arch,
+		'policy': policy,
+		'patches': [{'name': os.path.basename(p), 'sha256': tree.sha256(p)}
+			    for p in req.patches],
+		'host': platform.node(),
+	}
+
+
+def build_and_exec(req: RunRequest, build: Build, stages: Stages,
+		   policy: str) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+	with stages.stage('configure'):
+		build.config()
+	with stages.stage('build'):
+		build.build()
+	with tempfile.TemporaryDirectory(prefix='slub-kunit-') as tmp:
+		json_tmp = os.path.join(tmp, 'result.json')
+		with stages.stage('boot and run'):
+			code = build.exec(json_tmp, [f'slub_hotplug_kunit.policy={policy}'] +
+					  req.kernel_args)
+		result = load_json(json_tmp)
+	return results.outcome(result, code), result
+
+
+def run_suite(req: RunRequest) -> RunResult:
+	"""Fetch, prepare, build and run; never raises for failing cases."""
+	if req.arch not in ARCHES:
+		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', EXIT_USAGE)
+	for patch in req.patches:
+		tree.check_patch(patch)
+	stages = Stages()
+	src, work = prepare_tree_locked(req, stages)
+	policy = req.policy or source.default_policy(src.generation)
+	meta = metadata(req, src, policy)
+	log(f'kernel {src.label} ({src.generation} generation), arch {req.arch}, '
+	    f'policy {policy}, patches: '
+	    f'{", ".join(p["name"] for p in meta["patches"]) or "none"}')
+	build = make_build(req, src, work)
+	with CacheLock(req.cache, f'{src.key}-{req.arch}'):
+		outcome, raw = build_and_exec(req, build, stages, policy)
+	if req.json_path:
+		results.write_json(req.json_path, raw, meta)
+	return RunResult(outcome=outcome, meta=meta, stages=stages, work=work, build=build)
+
+
+def prepare_tree_locked(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
+	check_cache(req.cache)
+	with CacheLock(req.cache, 'prepare'):
+		return prepare_tree(req, stages)
+
+
+def report(res: RunResult) -> None:
+	print('Stages:')
+	print(res.stages.table())
+	for problem in res.outcome.problems:
+		print(f'FAILURE: {problem}')
+	for name in res.outcome.failures():
+		print(f'FAILED: {name}')
+
+
+# --- subcommands -------------------------------------------------------------
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+	p.add_argument('--kernel', default='6.12',
+		       help='6.12 (default), 7 (newest linux-source-7.*), 7.N, or a kernel tree path')
+	p.add_argument('--arch', default='x86_64', choices=ARCHES)
+	p.add_argument('--patch', action='append', default=[], metavar='FILE',
+		       help='patch or mbox to apply with -p1 after the suite; repeatable, in order')
+	p.add_argument('--expect-policy', '--policy', dest='policy', choices=POLICIES,
+		       help='policy the suite expects (default: the generation\'s own)')
+	p.add_argument('--cache', default=default_cache(),
+		       help='cache for sources, trees and builds (default: %(default)s)')
+	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	p.add_argument('--json', dest='json_path', metavar='FILE',
+		       help='write kunit.py\'s JSON result, with run metadata, to FILE')
+
+
+def request_from(args: argparse.Namespace) -> RunRequest:
+	return RunRequest(kernel=args.kernel, arch=args.arch, patches=args.patch,
+			  policy=args.policy, json_path=args.json_path, cache=args.cache,
+			  jobs=args.jobs)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+	res = run_suite(request_from(args))
+	report(res)
+	print(res.outcome.summary())
+	return EXIT_OK if res.outcome.ok else EXIT_TESTS_FAILED
+
+
+def run_unit_tests() -> Tuple[int, int, int]:
+	"""Runs the runner's own tests; returns (passed, failed, skipped)."""
+	loader = unittest.TestLoader()
+	suite = loader.discover(os.path.join(REPO, 'tools', 'slub_kunit', 'tests'),
+				top_level_dir=os.path.join(REPO, 'tools'))
+	res = unittest.TextTestRunner(verbosity=1, stream=sys.stdout).run(suite)
+	failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+	skipped = len(res.skipped)
+	return res.testsRun - failed - skipped, failed, skipped
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+	rows = []
+	passed, failed, skipped = run_unit_tests()
+	rows.append(('runner unit tests', '-', f'{passed} passed, {failed} failed, '
+		     f'{skipped} skipped', failed == 0))
+	total = [passed, failed, skipped]
+	for kernel in args.kernel or ['6.12', '7']:
+		for arch in args.arch or list(ARCHES):
+			req = RunRequest(kernel=kernel, arch=arch, cache=args.cache, jobs=args.jobs)
+			try:
+				res = run_suite(req)
+			except UserError as err:
+				rows.append((kernel, arch, f'error: {err}', False))
+				total[1] += 1
+				continue
+			report(res)
+			out = res.outcome
+			rows.append((res.meta['kernel'], arch, out.summary() +
+				     (f' ({res.stages.total():.0f} s)'), out.ok))
+			total[0] += out.passed
+			total[1] += out.failed + (0 if out.ok or out.failed else 1)
+			total[2] += out.skipped
+	print('\nslub-kunit test matrix:')
+	for kernel, arch, text, ok in rows:
+		print(f'  {"ok  " if ok else "FAIL"} {kernel:<36} {arch:<7} {text}')
+	print(f'{total[0]} passed, {total[1]} failed, {total[2]} skipped')
+	return EXIT_OK if all(ok for *_, ok in rows) else EXIT_TESTS_FAILED
+
+
+def cmd_mutate(args: argparse.Namespace) -> int:
+	from slub_kunit import mutate
+	return mutate.main(request_from(args), args.only)
+
+
+def parser() -> argparse.ArgumentParser:
+	p = argparse.ArgumentParser(
+		prog='slub-kunit',
+		description='Build a kernel with the SLUB NUMA hotplug KUnit suite and run it.')
+	sub = p.add_subparsers(dest='command', required=True)
+
+	run_p = sub.add_parser('run', help='run the suite on one kernel and arch')
+	add_run_options(run_p)
+	run_p.set_defaults(func=cmd_run)
+
+	test_p = sub.add_parser('test', help='runner unit tests, then the suite on '
+				'6.12 and 7.x under x86_64 and um (what CI runs)')
+	test_p.add_argument('--kernel', action='append',
+			    help='kernels to run (default: 6.12 and 7); repeatable')
+	test_p.add_argument('--arch', action='append', choices=ARCHES,
+			    help='arches to run (default: x86_64 and um); repeatable')
+	test_p.add_argument('--cache', default=default_cache())
+	test_p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	test_p.set_defaults(func=cmd_test)
+
+	mut_p = sub.add_parser('mutate', help='break mm/slub.c on purpose, one mutant at '
+			       'a time, and check the suite catches each')
+	add_run_options(mut_p)
+	mut_p.add_argument('--only', action='append', metavar='NAME',
+			   help='run only this mutant; repeatable')
+	mut_p.set_defaults(func=cmd_mutate)
+	return p
+
+
+def main(argv: List[str]) -> int:
+	args = parser().parse_args(argv)
+	try:
+		return args.func(args)
+	except UserError as err:
+		return die(err)
+	except KeyboardInterrupt:
+		print('slub-kunit: interrupted; the cache stays usable', file=sys.stderr)
+		return EXIT_INTERRUPTED

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# What the host needs: Debian packages (installed when run as root), and a
+# QEMU front that keeps kunit.py's '-accel kvm' away from QEMU where KVM
+# guests hang.
+
+import os
+import shutil
+import string
+from typing import Dict, List
+
+from slub_kunit.common import EXIT_SETUP, UserError, log, run
+
+# What must exist on the host -> the Debian package that provides it.
+COMMON_NEEDS: Dict[str, str] = {
+	'make': 'make',
+	'gcc': 'gcc',
+	'flex': 'flex',
+	'bison': 'bison',
+	'bc': 'bc',
+	'patch': 'patch',
+	'ccache': 'ccache',
+	'xz': 'xz-utils',
+	'tar': 'tar',
+	'dpkg-deb': 'dpkg',
+	'apt-get': 'apt',
+	'perl': 'perl',
+	'/usr/include/gelf.h': 'libelf-dev',
+	'/usr/include/openssl/ssl.h': 'libssl-dev',
+	'/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
+}
+
+ARCH_NEEDS: Dict[str, Dict[str, str]] = {
+	'x86_64': {
+		'qemu-system-x86_64': 'qemu-system-x86',
+		'/usr/share/qemu/qboot.rom': 'qemu-system-data',
+	},
+	'um': {},
+}
+
+
+def _present(what: str) -> bool:
+	if what.startswith('/'):
+		return os.path.exists(what)
+	return shutil.which(what) is not None
+
+
+def missing_packages(arches: List[str]) -> List[str]:
+	needs = dict(COMMON_NEEDS)
+	for arch in arches:
+		needs.update(ARCH_NEEDS[arch])
+	return sorted({pkg for what, pkg in needs.items() if not _present(what)})
+
+
+def ensure_packages(arches: List[str]) -> None:
+	"""Installs what is missing as root; otherwise says what to install."""
+	missing = missing_packages(arches)
+	if not missing:
+		return
+	line = 'apt-get install -y ' + ' '.join(missing)
+	if os.geteuid() != 0:
+		raise UserError(f'missing packages; run as root: {line}', EXIT_SETUP)
+	log(f'installing {" ".join(missing)}')
+	env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+	res = run(['apt-get', 'install', '-y', '-q'] + missing, env=env, check=False)
+	if res.returncode != 0:
+		run(['apt-get', 'update', '-q'], env=env)
+		run(['apt-get', 'install', '-y', '-q'] + missing, env=env)
+	still = missing_packages(arches)
+	if still:
+		raise UserError(f'still missing after install: {" ".join(still)}', EXIT_SETUP)
+
+
+QEMU_FRONT = '''#!/usr/bin/env python3
+# Written by slub-kunit: drops the accelerators kunit.py asks for first so
+# that QEMU uses TCG (KVM guests hang on some hosts). SLUB_KUNIT_KVM=1 keeps
+# them.
+import os
+import sys
+
+args = sys.argv[1:]
+if os.environ.get('SLUB_KUNIT_KVM') != '1':
+	out = []
+	skip = False
+	for i, arg in enumerate(args):
+		if skip:
+			skip = False
+			continue
+		if arg == '-accel' and i + 1 < len(args) and args[i + 1] in ('kvm', 'hvf'):
+			skip = True
+			continue
+		out.append(arg)
+	args = out
+os.execv($real, [$real] + args)
+'''
+
+
+def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
+	"""Writes the QEMU front into bin_dir; returns bin_dir for PATH."""
+	real = shutil.which(qemu)
+	if real is None:
+		raise UserError(f'{qemu} not found: apt-get install qemu-system-x86', EXIT_SETUP)
+	if os.path.realpath(os.path.dirname(real)) == os.path.realpath(bin_dir):
+		raise UserError(f'{bin_dir} is already first in PATH', EXIT_SETUP)
+	os.makedirs(bin_dir, exist_ok=True)
+	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
+	path = os.path.join(bin_dir, qemu)
+	old = open(path).read() if os.path.exists(path) else None
+	if old != text:
+		tmp = path + '.tmp'
+		with open(tmp, 'w') as f:
+			f.write(text)
+		os.chmod(tmp, 0o755)
+		os.replace(tmp, path)
+	return bin_dir

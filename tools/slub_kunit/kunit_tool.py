@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Drives the tree's own tools/testing/kunit/kunit.py, one stage at a time
+# (config, build, exec), and reads back its --json result.
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from slub_kunit import host
+from slub_kunit.common import EXIT_BUILD, REPO, UserError
+
+QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
+ARCHES = ('x86_64', 'um')
+
+
+@dataclass
+class Build:
+	"""One kernel tree built for one arch in one build directory."""
+	tree: str
+	build_dir: str
+	arch: str
+	cache_dir: str
+	jobs: int = os.cpu_count() or 1
+	kunitconfig: str = os.path.join(REPO, '.kunitconfig')
+	kconfig_add: List[str] = field(default_factory=list)
+	timeout: int = 900
+
+	def env(self) -> Dict[str, str]:
+		env = dict(os.environ)
+		env['PYTHONDONTWRITEBYTECODE'] = '1'
+		env['CCACHE_DIR'] = os.path.join(self.cache_dir, 'ccache')
+		env.setdefault('CCACHE_MAXSIZE', '8G')
+		env.setdefault('CCACHE_BASEDIR', self.cache_dir)
+		if self.arch == 'x86_64':
+			front = host.qemu_front(os.path.join(self.cache_dir, 'bin'))
+			env['PATH'] = front + os.pathsep + env.get('PATH', '')
+		return env
+
+	def common(self) -> List[str]:
+		args = ['--build_dir', self.build_dir, '--arch', self.arch]
+		if self.arch != 'um':
+			args += ['--qemu_config', os.path.join(self.tree, QEMU_CONFIG)]
+		return args
+
+	def make_options(self) -> List[str]:
+		args = []
+		if shutil.which('ccache'):
+			args += ['--make_options', 'CC=ccache gcc']
+		return args
+
+	def kunit(self, sub: str, args: List[str], capture: bool = False) -> subprocess.CompletedProcess:
+		cmd = [sys.executable, os.path.join(self.tree, 'tools/testing/kunit/kunit.py'),
+		       sub] + self.common() + args
+		return subprocess.run(cmd, cwd=self.tree, env=self.env(), text=True,
+				      errors='backslashreplace',
+				      stdout=subprocess.PIPE if capture else None,
+				      stderr=subprocess.STDOUT if capture else None)
+
+	def config(self) -> None:
+		os.makedirs(os.path.dirname(self.build_dir), exist_ok=True)
+		args = ['--kunitconfig', self.kunitconfig] + self.make_options()
+		for opt in self.kconfig_add:
+			args += ['--kconfig_add', opt]
+		res = self.kunit('config', args, capture=True)
+		if res.returncode != 0:
+			print(res.stdout)
+			raise UserError(f'kunit.py config failed for {self.arch}', EXIT_BUILD)
+
+	def build(self) -> None:
+		args = ['--kunitconfig', self.kunitconfig, '--jobs', str(self.jobs)]
+		args += self.make_options()
+		for opt in self.kconfig_add:
+			args += ['--kconfig_add', opt]
+		res = self.kunit('build', args, capture=True)
+		if res.returncode != 0:
+			print(res.stdout[-20000:])
+			raise UserError(f'kunit.py build failed for {self.arch} (errors above)',
+					EXIT_BUILD)
+
+	def exec(self, json_path: str, kernel_args: List[str],
+		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
+		args = ['--json', json_path, '--timeout', str(self.timeout)]
+		for arg in kernel_args:
+			args += ['--kernel_args', arg]
+		if raw:
+			args += ['--raw_output=all']
+		if filter_glob:
+			args.append(filter_glob)
+		if os.path.exists(json_path):
+			os.unlink(json_path)
+		return self.kunit('exec', args).returncode
+
+
+def load_json(path: str) -> Optional[Dict[str, Any]]:
+	try:
+		with open(path) as f:
+			return json.load(f)
+	except (OSError, ValueError):
+		return None

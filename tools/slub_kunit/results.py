@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Reading kunit.py's JSON result (KernelCI format): per-case outcomes,
+# totals, and the metadata this tool adds. No KTAP is parsed here; that is
+# kunit.py's job.
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+SUITES = ('slub_hotplug',)
+
+PASS, FAIL, SKIP, ERROR = 'PASS', 'FAIL', 'SKIP', 'ERROR'
+
+
+def leaves(group: Dict[str, Any], prefix: str = '') -> Iterator[Tuple[str, str]]:
+	"""Yields (suite.case[.param], status) for every leaf of a JSON group."""
+	for case in group.get('test_cases', []):
+		yield f'{prefix}{case["name"]}', case['status']
+	for sub in group.get('sub_groups', []):
+		yield from leaves(sub, f'{prefix}{sub["name"]}.')
+
+
+@dataclass
+class Outcome:
+	"""What one run produced."""
+	cases: Dict[str, str] = field(default_factory=dict)
+	problems: List[str] = field(default_factory=list)
+
+	@property
+	def passed(self) -> int:
+		return sum(1 for s in self.cases.values() if s == PASS)
+
+	@property
+	def failed(self) -> int:
+		return sum(1 for s in self.cases.values() if s not in (PASS, SKIP))
+
+	@property
+	def skipped(self) -> int:
+		return sum(1 for s in self.cases.values() if s == SKIP)
+
+	@property
+	def ok(self) -> bool:
+		return not self.problems and self.failed == 0 and self.passed > 0
+
+	def summary(self) -> str:
+		return f'{self.passed} passed, {self.failed} failed, {self.skipped} skipped'
+
+	def failures(self) -> List[str]:
+		return [name for name, s in self.cases.items() if s not in (PASS, SKIP)]
+
+
+def outcome(result: Optional[Dict[str, Any]], exit_code: int,
+	    suites: Tuple[str, ...] = SUITES) -> Outcome:
+	"""Judges a run: a crash, a hang or a missing plan is a failure."""
+	out = Outcome()
+	if result is None:
+		out.problems.append('kunit.py wrote no JSON result (crash or hang?)')
+		return out
+	for name, status in leaves(result):
+		# Drop the 'KUnit Test Group.' root kunit.py puts first.
+		out.cases[name.split('.', 1)[1] if name.startswith('KUnit Test Group.') else name] = status
+	found = {name.split('.', 1)[0] for name in out.cases}
+	for suite in suites:
+		if suite not in found:
+			out.problems.append(f'suite {suite} did not run (no test plan)')
+	if exit_code != 0 and out.failed == 0:
+		out.problems.append(f'kunit.py exited with {exit_code}')
+	if not out.cases:
+		out.problems.append('no test case ran')
+	return out
+
+
+def annotate(result: Dict[str, Any], meta: Dict[str, Any]) -> Dict[str, Any]:
+	"""Records kernel, arch, policy and patches in kunit.py's JSON."""
+	result = dict(result)
+	result['kernel'] = meta.get('kernel')
+	result['arch'] = meta.get('arch')
+	result['slub_kunit'] = meta
+	return result
+
+
+def write_json(path: str, result: Optional[Dict[str, Any]], meta: Dict[str, Any]) -> None:
+	data = annotate(result or {'name': 'KUnit Test Group', 'sub_groups': [],
+				   'test_cases': []}, meta)
+	with open(path, 'w') as f:
+		json.dump(data, f, indent=4)
+		f.write('\n')

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The work tree: a hard-link copy of a pristine tree with the suite overlaid
+# and the patches applied. Every file that is written is first unlinked, so
+# the pristine tree (which may be the user's own) is never changed. The work
+# tree is rebuilt from the pristine one on every run; files whose content did
+# not change keep their old mtime, so make rebuilds only what did change.
+
+import hashlib
+import os
+import re
+import shutil
+from typing import Dict, List, Optional
+
+from slub_kunit.common import EXIT_PATCH, EXIT_SETUP, REPO, UserError, run
+
+# Repository paths that are kernel paths: overlaid onto the tree.
+OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
+MANIFEST = '.slub-kunit-manifest'
+
+
+def overlay_files(repo: str = REPO) -> List[str]:
+	"""Repository files that go into the kernel tree, relative paths."""
+	out = []
+	for top in OVERLAY_DIRS:
+		base = os.path.join(repo, top)
+		for root, dirs, files in os.walk(base):
+			dirs[:] = [d for d in dirs if d != '__pycache__']
+			for name in files:
+				out.append(os.path.relpath(os.path.join(root, name), repo))
+	return sorted(out)
+
+
+def integration_patches(repo: str = REPO) -> List[str]:
+	"""The suite's own edits to kernel files, in tools/patches/series order."""
+	patch_dir = os.path.join(repo, 'tools', 'patches')
+	with open(os.path.join(patch_dir, 'series')) as f:
+		names = [l.strip() for l in f if l.strip() and not l.startswith('#')]
+	return [os.path.join(patch_dir, n) for n in names]
+
+
+def sha256(path: str) -> str:
+	h = hashlib.sha256()
+	with open(path, 'rb') as f:
+		for block in iter(lambda: f.read(1 << 20), b''):
+			h.update(block)
+	return h.hexdigest()
+
+
+def check_patch(path: str) -> None:
+	"""A patch must be a readable, non-empty text diff."""
+	name = os.path.basename(path)
+	if not os.path.isfile(path):
+		raise UserError(f'patch {path}: no such file', EXIT_PATCH)
+	try:
+		with open(path, 'rb') as f:
+			data = f.read()
+	except OSError as e:
+		raise UserError(f'patch {path}: {e.strerror}', EXIT_PATCH)
+	if not data.strip():
+		raise UserError(f'patch {name}: empty file', EXIT_PATCH)
+	if b'\0' in data:
+		raise UserError(f'patch {name}: binary file, not a diff', EXIT_PATCH)
+	if not re.search(rb'^\+\+\+ ', data, re.M):
+		raise UserError(f'patch {name}: no diff in it', EXIT_PATCH)
+
+
+def patched_paths(path: str) -> List[str]:
+	"""Files a -p1 patch (or mbox of patches) touches, old and new names."""
+	out = set()
+	with open(path, errors='replace') as f:
+		for line in f:
+			m = re.match(r'^(?:---|\+\+\+) (\S+)', line)
+			if m and m.group(1) != '/dev/null':
+				parts = m.group(1).split('/', 1)
+				if len(parts) == 2:
+					out.add(parts[1])
+	return sorted(out)
+
+
+def _unlink_copy(src: str, dst: str) -> None:
+	"""Writes a private copy of src at dst, never through a hard link."""
+	os.makedirs(os.path.dirname(dst), exist_ok=True)
+	tmp = dst + '.slub-kunit-tmp'
+	shutil.copyfile(src, tmp)
+	shutil.copymode(src, tmp)
+	os.replace(tmp, dst)
+
+
+def _break_link(path: str) -> None:
+	if os.path.isfile(path) and os.stat(path).st_nlink > 1:
+		_unlink_copy(path, path)
+
+
+def apply_patch(tree: str, patch: str, label: str) -> None:
+	check_patch(patch)
+	for rel in patched_paths(patch):
+		_break_link(os.path.join(tree, rel))
+	res = run(['patch', '-p1', '--batch', '--forward', '--no-backup-if-mismatch',
+		   '--reject-file=-', '-d', tree, '-i', os.path.abspath(patch)], check=False)
+	if res.returncode != 0:
+		why = [l for l in res.stdout.splitlines()
+		       if 'FAILED' in l or 'garbage' in l or "can't find" in l.lower()
+		       or 'Reversed' in l or 'No such file' in l]
+		detail = why[0].strip() if why else res.stdout.strip().splitlines()[-1:]
+		raise UserError(f'patch {os.path.basename(patch)} does not apply to {label}: '
+				f'{detail}', EXIT_PATCH)
+
+
+def _hardlink_copy(src: str, dst: str) -> None:
+	res = run(['cp', '-al', src, dst], check=False)
+	if res.returncode != 0:
+		shutil.rmtree(dst, ignore_errors=True)
+		res = run(['cp', '-a', src, dst], check=False)
+		if res.returncode != 0:
+			shutil.rmtree(dst, ignore_errors=True)
+			raise UserError(f'cannot copy {src} to {dst}: '
+					f'{res.stdout.strip().splitlines()[-1:]}', EXIT_SETUP)
+
+
+def _changed_files(tree: str, pristine: str) -> List[str]:
+	"""Files in tree that are not hard links of the pristine file."""
+	out = []
+	for root, dirs, files in os.walk(tree):
+		for name in files:
+			path = os.path.join(root, name)
+			rel = os.path.relpath(path, tree)
+			try:
+				st = os.lstat(path)
+				pst = os.lstat(os.path.join(pristine, rel))
+			except FileNotFoundError:
+				out.append(rel)
+				continue
+			if st.st_ino != pst.st_ino:
+				out.append(rel)
+	return out
+
+
+def _same_content(a: str, b: str) -> bool:
+	try:
+		if os.path.getsize(a) != os.path.getsize(b):
+			return False
+		with open(a, 'rb') as fa, open(b, 'rb') as fb:
+			return fa.read() == fb.read()
+	except OSError:
+		return False
+
+
+def _read_manifest(work: str) -> List[str]:
+	try:
+		with open(os.path.join(work, MANIFEST)) as f:
+			return [l.rstrip('\n') for l in f if l.strip()]
+	except FileNotFoundError:
+		return []
+
+
+def prepare(pristine: str, label: str, work_root: str, key: str,
+	    patches: List[str], repo: str = REPO,
+	    edits: Optional[Dict[str, str]] = None) -> str:
+	"""Builds the work tree for key; returns its path.
+
+	edits maps a relative path to new content, applied last (mutants).
+	"""
+	os.makedirs(work_root, exist_ok=True)
+	work = os.path.join(work_root, key)
+	staging = work + '.staging'
+	old = work + '.old'
+	for d in (staging, old):
+		if os.path.exists(d):
+			shutil.rmtree(d)
+	_hardlink_copy(pristine, staging)
+	try:
+		for rel in overlay_files(repo):
+			_unlink_copy(os.path.join(repo, rel), os.path.join(staging, rel))
+		for patch in integration_patches(repo) + list(patches):
+			apply_patch(staging, patch, label)
+		for rel, text in (edits or {}).items():
+			dst = os.path.join(staging, rel)
+			tmp = dst + '.slub-kunit-tmp'
+			with open(tmp, 'w') as f:
+				f.write(text)
+			os.replace(tmp, dst)
+		changed = _changed_files(staging, pristine)
+		previous = set(_read_manifest(work)) if os.path.isdir(work) else set()
+		for rel in changed:
+			new, cur = os.path.join(staging, rel), os.path.join(work, rel)
+			if _same_content(new, cur):
+				st = os.stat(cur)
+				os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+		# Files changed last time and pristine now: give them a fresh
+		# private copy so make sees them as newer than their objects.
+		for rel in previous - set(changed):
+			path = os.path.join(staging, rel)
+			if os.path.isfile(path):
+				_unlink_copy(path, path)
+				changed.append(rel)
+		with open(os.path.join(staging, MANIFEST), 'w') as f:
+			f.write(''.join(f'{rel}\n' for rel in sorted(set(changed))))
+	except BaseException:
+		shutil.rmtree(staging, ignore_errors=True)
+		raise
+	if os.path.exists(work):
+		os.rename(work, old)
+	os.rename(staging, work)
+	shutil.rmtree(old, ignore_errors=True)
+	return work
