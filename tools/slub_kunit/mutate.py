@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Mutation check: each mutant in tools/mutants/<generation>.json breaks one
+# promise of mm/slub.c with a small search-and-replace. The suite must fail,
+# and fail in the case named as the mutant's killer.
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from slub_kunit import source
+from slub_kunit.cli import (RunRequest, build_and_exec, make_build,
+			    prepare_tree_locked, CacheLock)
+from slub_kunit.common import (EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, REPO,
+			       Stages, UserError, log)
+
+CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
+
+KILLED = 'killed'
+ELSEWHERE = 'killed elsewhere'
+SURVIVED = 'SURVIVED'
+NO_BUILD = 'does not build'
+STALE = 'stale'
+
+
+@dataclass
+class Verdict:
+	name: str
+	status: str
+	detail: str
+
+
+def load_catalogue(generation: str) -> Dict[str, Any]:
+	path = os.path.join(CATALOGUE_DIR, f'{generation}.json')
+	with open(path) as f:
+		return json.load(f)
+
+
+def apply_edits(text: str, edits: List[Dict[str, str]]) -> Optional[str]:
+	"""Applies every edit; None when a search string is not found exactly once."""
+	for edit in edits:
+		if text.count(edit['search']) != 1:
+			return None
+		text = text.replace(edit['search'], edit['replace'])
+	return text
+
+
+def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> Verdict:
+	hits = [f for f in failures if any(fnmatch.fnmatchcase(f, k) for k in mutant['killers'])]
+	if hits:
+		return Verdict(mutant['name'], KILLED, hits[0])
+	if failures or problems:
+		return Verdict(mutant['name'], ELSEWHERE, (failures + problems)[0])
+	return Verdict(mutant['name'], SURVIVED, 'every case passed')
+
+
+def _write(path: str, text: str) -> None:
+	tmp = path + '.slub-kunit-tmp'
+	with open(tmp, 'w') as f:
+		f.write(text)
+	os.replace(tmp, path)
+
+
+def main(req: RunRequest, only: Optional[List[str]]) -> int:
+	stages = Stages()
+	src, work = prepare_tree_locked(req, stages)
+	catalogue = load_catalogue(src.generation)
+	mutants = catalogue['mutants']
+	if only:
+		unknown = set(only) - {m['name'] for m in mutants}
+		if unknown:
+			raise UserError(f'no such mutant: {", ".join(sorted(unknown))}', EXIT_USAGE)
+		mutants = [m for m in mutants if m['name'] in only]
+	policy = req.policy or source.default_policy(src.generation)
+	build = make_build(req, src, work)
+	target = os.path.join(work, catalogue['file'])
+	with open(target) as f:
+		pristine = f.read()
+
+	verdicts: List[Verdict] = []
+	with CacheLock(req.cache, f'{src.key}-{req.arch}'):
+		log(f'baseline: {src.label}, {req.arch}, policy {policy}')
+		base, _ = build_and_exec(req, build, stages, policy)
+		if not base.ok:
+			raise UserError('the suite fails on the unmutated kernel: '
+					f'{base.summary()}', EXIT_TESTS_FAILED)
+		try:
+			for mutant in mutants:
+				verdicts.append(run_mutant(req, build, stages, policy, target,
+							   pristine, mutant))
+		finally:
+			_write(target, pristine)
+
+	print(f'\nMutants of {catalogue["file"]} for {src.label} ({src.generation}):')
+	for v in verdicts:
+		print(f'  {v.status:<16} {v.name:<34} {v.detail}')
+	killed = sum(1 for v in verdicts if v.status == KILLED)
+	print(f'{killed} killed of {len(verdicts)} mutants')
+	print(f'{killed} passed, {len(verdicts) - killed} failed')
+	return EXIT_OK if killed == len(verdicts) else EXIT_TESTS_FAILED
+
+
+def run_mutant(req: RunRequest, build, stages: Stages, policy: str, target: str,
+	       pristine: str, mutant: Dict[str, Any]) -> Verdict:
+	text = apply_edits(pristine, mutant['edits'])
+	if text is None:
+		return Verdict(mutant['name'], STALE, 'search text not found exactly once')
+	log(f'mutant {mutant["name"]}: {mutant["invariant"]}')
+	_write(target, text)
+	try:
+		out, _ = build_and_exec(req, build, stages, policy)
+	except UserError as err:
+		return Verdict(mutant['name'], NO_BUILD, str(err))
+	return judge(mutant, out.failures(), out.problems)
