@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Judging kunit.py's JSON: crashes, hangs and missing plans fail the run.
+
+import unittest
+
+from slub_kunit import mutate, results
+
+
+def group(name, cases=(), subs=()):
+	return {'name': name, 'test_cases': [{'name': n, 'status': s} for n, s in cases],
+		'sub_groups': list(subs)}
+
+
+GOOD = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[('a', 'PASS'), ('b', 'SKIP')],
+					     subs=[group('ev', cases=[('MEM_ONLINE (2,2)', 'PASS')])])])
+
+
+class OutcomeTest(unittest.TestCase):
+
+	def test_pass(self):
+		out = results.outcome(GOOD, 0)
+		self.assertTrue(out.ok)
+		self.assertEqual(out.summary(), '2 passed, 0 failed, 1 skipped')
+		self.assertIn('slub_hotplug.ev.MEM_ONLINE (2,2)', out.cases)
+
+	def test_failure_and_crash(self):
+		bad = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[
+			('a', 'FAIL'), ('b', 'ERROR'), ('c', 'PASS')])])
+		out = results.outcome(bad, 1)
+		self.assertFalse(out.ok)
+		self.assertEqual(out.failed, 2)
+		self.assertEqual(out.failures(), ['slub_hotplug.a', 'slub_hotplug.b'])
+
+	def test_no_json_is_failure(self):
+		out = results.outcome(None, 1)
+		self.assertFalse(out.ok)
+		self.assertTrue(out.problems)
+
+	def test_missing_suite_is_failure(self):
+		out = results.outcome(group('KUnit Test Group', subs=[group('other', cases=[('x', 'PASS')])]), 0)
+		self.assertFalse(out.ok)
+		self.assertIn('slub_hotplug', out.problems[0])
+
+	def test_nonzero_exit_without_failures(self):
+		self.assertFalse(results.outcome(GOOD, 1).ok)
+
+
+class MutantTest(unittest.TestCase):
+
+	def test_apply_edits(self):
+		text = 'a\nb\nc\n'
+		self.assertEqual(mutate.apply_edits(text, [{'search': 'b\n', 'replace': 'B\n'}]), 'a\nB\nc\n')
+		self.assertIsNone(mutate.apply_edits(text, [{'search': 'x', 'replace': 'y'}]))
+		self.assertIsNone(mutate.apply_edits('b b', [{'search': 'b', 'replace': 'y'}]))
+
+	def test_judge(self):
+		m = {'name': 'm', 'killers': ['s.ev.MEM_OFFLINE (*,*) normal->none']}
+		self.assertEqual(mutate.judge(m, ['s.ev.MEM_OFFLINE (2,2) normal->none'], []).status,
+				 mutate.KILLED)
+		self.assertEqual(mutate.judge(m, ['s.other'], []).status, mutate.ELSEWHERE)
+		self.assertEqual(mutate.judge(m, [], []).status, mutate.SURVIVED)
+
+	def test_catalogues_are_well_formed(self):
+		for gen in ('memory_notify', 'node_notify'):
+			cat = mutate.load_catalogue(gen)
+			names = [m['name'] for m in cat['mutants']]
+			self.assertGreaterEqual(len(names), 8, gen)
+			self.assertEqual(len(names), len(set(names)), gen)
+			for m in cat['mutants']:
+				self.assertTrue(m['killers'] and m['edits'] and m['invariant'], m['name'])
+
+
+if __name__ == '__main__':
+	unittest.main()

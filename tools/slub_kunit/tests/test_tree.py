@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The work tree never writes through to the pristine (user's) tree, applies
+# patches in order, names the patch that fails, and keeps mtimes of files
+# whose content did not change.
+
+import os
+import shutil
+import stat
+import tempfile
+import unittest
+
+from slub_kunit import tree
+from slub_kunit.common import EXIT_PATCH, UserError
+
+SLUB = 'int a;\nint b;\nint c;\n'
+
+PATCH_B = '''--- a/mm/slub.c
++++ b/mm/slub.c
+@@ -1,3 +1,3 @@
+ int a;
+-int b;
++int b2;
+ int c;
+'''
+
+PATCH_C = '''From: x
+Subject: [PATCH 2/2] c
+
+---
+--- a/mm/slub.c
++++ b/mm/slub.c
+@@ -1,3 +1,3 @@
+ int a;
+ int b2;
+-int c;
++int c2;
+'''
+
+PATCH_BAD = PATCH_B.replace('-int b;', '-int zz;')
+
+
+def snapshot(root):
+	"""Content, mode and mtime of every file below root."""
+	out = {}
+	for d, _, files in os.walk(root):
+		for name in files:
+			path = os.path.join(d, name)
+			st = os.stat(path)
+			with open(path, 'rb') as f:
+				out[os.path.relpath(path, root)] = (f.read(), st.st_mode, st.st_mtime_ns)
+	return out
+
+
+class WorkTreeTest(unittest.TestCase):
+
+	def setUp(self):
+		self.tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.pristine = os.path.join(self.tmp, 'linux')
+		self.repo = os.path.join(self.tmp, 'repo')
+		self.work_root = os.path.join(self.tmp, 'work')
+		os.makedirs(os.path.join(self.pristine, 'mm'))
+		with open(os.path.join(self.pristine, 'mm/slub.c'), 'w') as f:
+			f.write(SLUB)
+		with open(os.path.join(self.pristine, 'Makefile'), 'w') as f:
+			f.write('VERSION = 6\n')
+		os.makedirs(os.path.join(self.repo, 'mm'))
+		os.makedirs(os.path.join(self.repo, 'tools/patches'))
+		with open(os.path.join(self.repo, 'mm/slub_kunit.c'), 'w') as f:
+			f.write('/* suite */\n')
+		with open(os.path.join(self.repo, 'tools/patches/series'), 'w') as f:
+			f.write('')
+		self.before = snapshot(self.pristine)
+
+	def tearDown(self):
+		for d, dirs, _ in os.walk(self.tmp):
+			for name in dirs:
+				os.chmod(os.path.join(d, name), 0o755)
+		shutil.rmtree(self.tmp)
+
+	def patch_file(self, name, text):
+		path = os.path.join(self.tmp, name)
+		with open(path, 'w') as f:
+			f.write(text)
+		return path
+
+	def prepare(self, patches):
+		return tree.prepare(self.pristine, 'test tree', self.work_root, 'k', patches,
+				    repo=self.repo)
+
+	def read(self, work, rel):
+		with open(os.path.join(work, rel)) as f:
+			return f.read()
+
+	def test_overlay_and_patches_in_order(self):
+		work = self.prepare([self.patch_file('b.patch', PATCH_B),
+				     self.patch_file('c.mbox', PATCH_C)])
+		self.assertEqual(self.read(work, 'mm/slub.c'), 'int a;\nint b2;\nint c2;\n')
+		self.assertEqual(self.read(work, 'mm/slub_kunit.c'), '/* suite */\n')
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+	def test_failing_patch_is_named_and_changes_nothing(self):
+		self.prepare([])
+		work_before = snapshot(os.path.join(self.work_root, 'k'))
+		with self.assertRaises(UserError) as ctx:
+			self.prepare([self.patch_file('bad.patch', PATCH_BAD)])
+		self.assertIn('bad.patch', str(ctx.exception))
+		self.assertEqual(ctx.exception.code, EXIT_PATCH)
+		self.assertEqual(snapshot(self.pristine), self.before)
+		self.assertEqual(snapshot(os.path.join(self.work_root, 'k')), work_before)
+		self.assertFalse(os.path.exists(os.path.join(self.work_root, 'k.staging')))
+
+	def test_read_only_tree(self):
+		for d, _, _ in os.walk(self.pristine):
+			os.chmod(d, 0o555)
+		os.chmod(os.path.join(self.pristine, 'mm/slub.c'), 0o444)
+		before = snapshot(self.pristine)
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		self.assertIn('b2', self.read(work, 'mm/slub.c'))
+		self.assertEqual(snapshot(self.pristine), before)
+
+	def test_unchanged_content_keeps_mtime(self):
+		patch = self.patch_file('b.patch', PATCH_B)
+		work = self.prepare([patch])
+		first = os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns
+		work = self.prepare([patch])
+		self.assertEqual(os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns, first)
+
+	def test_dropped_patch_gives_newer_file(self):
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		patched = os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns
+		os.utime(os.path.join(work, 'mm/slub.c'), ns=(patched, patched))
+		work = self.prepare([])
+		self.assertEqual(self.read(work, 'mm/slub.c'), SLUB)
+		self.assertGreaterEqual(os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns, patched)
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+
+class CheckPatchTest(unittest.TestCase):
+
+	def setUp(self):
+		self.tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+
+	def tearDown(self):
+		shutil.rmtree(self.tmp)
+
+	def check(self, data):
+		path = os.path.join(self.tmp, 'p.patch')
+		with open(path, 'wb') as f:
+			f.write(data)
+		with self.assertRaises(UserError) as ctx:
+			tree.check_patch(path)
+		self.assertEqual(ctx.exception.code, EXIT_PATCH)
+		self.assertNotIn('\n', str(ctx.exception))
+		return str(ctx.exception)
+
+	def test_missing(self):
+		with self.assertRaises(UserError):
+			tree.check_patch(os.path.join(self.tmp, 'nope.patch'))
+
+	def test_empty(self):
+		self.assertIn('empty', self.check(b''))
+
+	def test_binary(self):
+		self.assertIn('binary', self.check(b'\x7fELF\x00\x01\x02'))
+
+	def test_no_diff(self):
+		self.assertIn('no diff', self.check(b'just some text\n'))
+
+	def test_paths(self):
+		path = os.path.join(self.tmp, 'p.patch')
+		with open(path, 'w') as f:
+			f.write(PATCH_B + PATCH_C)
+		self.assertEqual(tree.patched_paths(path), ['mm/slub.c'])
+
+
+if __name__ == '__main__':
+	unittest.main()
