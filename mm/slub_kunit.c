@@ -282,9 +282,6 @@ static void slub_hp_restore_node(void *data)
 #endif
 	}
 	mutex_unlock(&slab_mutex);
-	kfree(g->caches);
-	kfree(g->barns);
-	kfree(g);
 }
 
 /**
@@ -306,15 +303,15 @@ static void slub_hp_guard_node(struct kunit *test, int nid)
 	if (nid == NUMA_NO_NODE || node_isset(nid, ctx->guarded))
 		return;
 
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = kunit_kzalloc(test, sizeof(*g), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, g);
 	g->nid = nid;
 
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list)
 		nr++;
-	g->caches = kcalloc(nr, sizeof(*g->caches), GFP_KERNEL);
-	g->barns = kcalloc(nr, sizeof(*g->barns), GFP_KERNEL);
+	g->caches = kunit_kcalloc(test, nr, sizeof(*g->caches), GFP_KERNEL);
+	g->barns = kunit_kcalloc(test, nr, sizeof(*g->barns), GFP_KERNEL);
 	if (g->caches && g->barns) {
 		list_for_each_entry(s, &slab_caches, list) {
 			if (get_node(s, nid))
@@ -329,12 +326,8 @@ static void slub_hp_guard_node(struct kunit *test, int nid)
 	g->barn_tracked = slub_hp_barn_tracked(nid);
 	mutex_unlock(&slab_mutex);
 
-	if (!g->caches || !g->barns) {
-		kfree(g->caches);
-		kfree(g->barns);
-		kfree(g);
-		KUNIT_FAIL_AND_ABORT(test, "no memory to record node %d", nid);
-	}
+	KUNIT_ASSERT_NOT_NULL(test, g->caches);
+	KUNIT_ASSERT_NOT_NULL(test, g->barns);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_restore_node, g));
 	node_set(nid, ctx->guarded);
 }
@@ -359,7 +352,6 @@ static void slub_hp_restore_states(void *data)
 	else
 		node_clear_state(save->nid, N_MEMORY);
 	mem_hotplug_done();
-	kfree(save);
 }
 
 /**
@@ -378,7 +370,7 @@ static void slub_hp_set_states(struct kunit *test, int nid, bool memory, bool no
 	struct slub_hp_ctx *ctx = test->priv;
 
 	if (!node_isset(nid, ctx->state_saved)) {
-		struct slub_hp_state_save *save = kzalloc(sizeof(*save), GFP_KERNEL);
+		struct slub_hp_state_save *save = kunit_kzalloc(test, sizeof(*save), GFP_KERNEL);
 
 		KUNIT_ASSERT_NOT_NULL(test, save);
 		save->nid = nid;
@@ -925,8 +917,8 @@ static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_
 
 	if (t->memless) {
 		if (slub_hp.memless_nid == NUMA_NO_NODE)
-			kunit_skip(test, "needs a possible NUMA node without memory (%u node%s here)",
-				   nr_node_ids, nr_node_ids == 1 ? "" : "s");
+			kunit_skip(test, "needs a possible NUMA node without memory (%u %s here)",
+				   nr_node_ids, nr_node_ids == 1 ? "node" : "nodes");
 		w.nid = slub_hp.memless_nid;
 		/* Precondition: untouched by earlier cases or runs. */
 		KUNIT_ASSERT_FALSE_MSG(test, slub_hp_tracked(w.nid),
@@ -953,29 +945,19 @@ struct slub_hp_event_param {
 	const struct slub_hp_trans *trans;
 };
 
-#if SLUB_HP_NODE_NOTIFY
-#define SLUB_HP_EVENTS(i)						\
-	{ &slub_hp_actions[i], &slub_hp_first_normal },			\
-	{ &slub_hp_actions[i], &slub_hp_first_movable },		\
-	{ &slub_hp_actions[i], &slub_hp_again_normal }
-#else
-#define SLUB_HP_EVENTS(i)						\
-	{ &slub_hp_actions[i], &slub_hp_first_normal },			\
-	{ &slub_hp_actions[i], &slub_hp_first_movable },		\
-	{ &slub_hp_actions[i], &slub_hp_normal_on_movable },		\
-	{ &slub_hp_actions[i], &slub_hp_no_change }
-#endif
+/* Every action crossed with every transition; filled by slub_hp_suite_init(). */
+static struct slub_hp_event_param
+slub_hp_event_params[ARRAY_SIZE(slub_hp_actions) * ARRAY_SIZE(slub_hp_transitions)];
 
-static const struct slub_hp_event_param slub_hp_event_params[] = {
-	SLUB_HP_EVENTS(0), SLUB_HP_EVENTS(1), SLUB_HP_EVENTS(2),
-	SLUB_HP_EVENTS(3), SLUB_HP_EVENTS(4), SLUB_HP_EVENTS(5),
-#if !SLUB_HP_NODE_NOTIFY
-	SLUB_HP_EVENTS(6), SLUB_HP_EVENTS(7),
-#endif
-};
+static void slub_hp_fill_event_params(void)
+{
+	unsigned int i, nt = ARRAY_SIZE(slub_hp_transitions);
 
-static_assert(ARRAY_SIZE(slub_hp_event_params) ==
-	      ARRAY_SIZE(slub_hp_actions) * ARRAY_SIZE(slub_hp_transitions));
+	for (i = 0; i < ARRAY_SIZE(slub_hp_event_params); i++) {
+		slub_hp_event_params[i].act = &slub_hp_actions[i / nt];
+		slub_hp_event_params[i].trans = slub_hp_transitions[i % nt];
+	}
+}
 
 static void slub_hp_event_desc(const struct slub_hp_event_param *p, char *desc)
 {
@@ -1423,6 +1405,7 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 {
 	int nid;
 
+	slub_hp_fill_event_params();
 	if (!strcmp(slub_hp_policy_param, "normal")) {
 		slub_hp.policy = SLUB_HP_POLICY_NORMAL;
 	} else if (!strcmp(slub_hp_policy_param, "memory")) {
