@@ -30,12 +30,14 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/cpu.h>
+#include <linux/device.h>
 #include <linux/fault-inject.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/moduleparam.h>
 #include <linux/node.h>
 #include <linux/nodemask.h>
+#include <linux/overflow.h>
 
 #ifdef NODE_ADDING_FIRST_MEMORY
 #define SLUB_HP_NODE_NOTIFY	1
@@ -959,7 +961,7 @@ static void slub_hp_fill_event_params(void)
 	}
 }
 
-static void slub_hp_event_desc(const struct slub_hp_event_param *p, char *desc)
+static void slub_hp_event_desc(struct slub_hp_event_param *p, char *desc)
 {
 	const struct slub_hp_trans *t = p->trans;
 	const char *change = p->act->dir == SLUB_HP_ON ? t->on : t->off;
@@ -1388,6 +1390,463 @@ static void slub_hotplug_alloc_node(struct kunit *test)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Real memory hotplug                                                      */
+/* ---------------------------------------------------------------------- */
+
+#define SLUB_HP_MAX_BLOCKS	16
+
+/**
+ * struct slub_hp_blocks - the offline memory blocks of one node
+ * @nid: the node
+ * @nr: number of blocks in @mem
+ * @mem: the blocks, each with a device reference held
+ */
+struct slub_hp_blocks {
+	int nid;
+	unsigned int nr;
+	struct memory_block *mem[SLUB_HP_MAX_BLOCKS];
+};
+
+#ifdef CONFIG_MEMORY_HOTREMOVE
+static int slub_hp_collect_block(struct memory_block *mem, void *arg)
+{
+	struct slub_hp_blocks *b = arg;
+
+	if (mem->nid != b->nid || mem->state != MEM_OFFLINE || b->nr == SLUB_HP_MAX_BLOCKS)
+		return 0;
+	get_device(&mem->dev);
+	b->mem[b->nr++] = mem;
+	return 0;
+}
+
+/* Release what the slab holds on free slabs and sheaves, like going-offline. */
+static void slub_hp_shrink_all(void)
+{
+	struct kmem_cache *s;
+
+	cpus_read_lock();
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		flush_all_cpus_locked(s);
+		__kmem_cache_do_shrink(s);
+	}
+	mutex_unlock(&slab_mutex);
+	cpus_read_unlock();
+}
+
+/**
+ * slub_hp_set_blocks() - online or offline every block through the core
+ * @test: the running case
+ * @b: the blocks
+ * @online_type: MMOP_ONLINE_KERNEL, MMOP_ONLINE_MOVABLE or MMOP_OFFLINE
+ *
+ * Does what writing the block's sysfs state file does: device_online() or
+ * device_offline() under the device hotplug lock. The case's stub watches
+ * (and may fail) the slab's allocations meanwhile.
+ *
+ * Return: 0, or the first error.
+ */
+static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int online_type)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+	unsigned int i;
+	int ret = 0;
+
+	if (online_type == MMOP_OFFLINE)
+		slub_hp_shrink_all();
+	lock_device_hotplug();
+	ctx->armed = true;
+	for (i = 0; i < b->nr && !ret; i++) {
+		if (online_type == MMOP_OFFLINE) {
+			ret = device_offline(&b->mem[i]->dev);
+		} else {
+			b->mem[i]->online_type = online_type;
+			ret = device_online(&b->mem[i]->dev);
+		}
+		ret = ret > 0 ? 0 : ret;	/* already in that state */
+	}
+	ctx->armed = false;
+	unlock_device_hotplug();
+	return ret;
+}
+
+/* Offline whatever a case left online, then drop the device references. */
+static void slub_hp_put_blocks(void *data)
+{
+	struct slub_hp_blocks *b = data;
+	unsigned int i;
+	int ret;
+
+	slub_hp_shrink_all();
+	lock_device_hotplug();
+	for (i = 0; i < b->nr; i++) {
+		if (b->mem[i]->state == MEM_ONLINE) {
+			ret = device_offline(&b->mem[i]->dev);
+			if (ret < 0)
+				pr_err("slub_hotplug: memory%u on node %d stays online: %d\n",
+				       b->mem[i]->dev.id, b->nid, ret);
+		}
+	}
+	unlock_device_hotplug();
+	for (i = 0; i < b->nr; i++)
+		put_device(&b->mem[i]->dev);
+}
+
+/**
+ * slub_hp_real_node() - the memoryless node's offline memory blocks
+ * @test: the running case
+ *
+ * Skips the case where the machine has no memoryless node with offline
+ * hot-pluggable memory. Guards the node's slab state and registers an
+ * action that offlines the blocks again and drops the references.
+ *
+ * Return: the blocks.
+ */
+static struct slub_hp_blocks *slub_hp_real_node(struct kunit *test)
+{
+	struct slub_hp_blocks *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct slub_hp_world w;
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	w = slub_hp_world(test, &slub_hp_first_normal);
+	b->nid = w.nid;
+	for_each_memory_block(b, slub_hp_collect_block);
+	if (!b->nr)
+		kunit_skip(test, "node %d has no offline memory blocks to hotplug", b->nid);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_put_blocks, b));
+	slub_hp_guard_node(test, b->nid);
+	return b;
+}
+
+/**
+ * struct slub_hp_objs - objects a case holds, freed when it ends
+ * @s: their cache
+ * @nr: number of objects in @obj
+ * @obj: the objects
+ */
+struct slub_hp_objs {
+	struct kmem_cache *s;
+	unsigned int nr;
+	void *obj[];
+};
+
+static void slub_hp_free_objs(void *data)
+{
+	struct slub_hp_objs *o = data;
+
+	while (o->nr)
+		kmem_cache_free(o->s, o->obj[--o->nr]);
+}
+
+/**
+ * slub_hp_alloc_many() - allocate objects for a node and see where they land
+ * @test: the running case
+ * @s: the cache
+ * @nid: the node asked for
+ * @gfp: allocation flags (__GFP_NOWARN is added)
+ * @nr: how many to allocate
+ * @got: set to how many allocations succeeded
+ *
+ * The objects stay allocated (so each one takes a new slot) until the case
+ * ends or slub_hp_free_objs() is released early.
+ *
+ * Return: the objects; @got of them, the number on @nid in *@on_node.
+ */
+static struct slub_hp_objs *slub_hp_alloc_many(struct kunit *test, struct kmem_cache *s,
+					       int nid, gfp_t gfp, unsigned int nr,
+					       unsigned int *got, unsigned int *on_node)
+{
+	struct slub_hp_objs *o;
+	void *obj;
+
+	o = kunit_kzalloc(test, struct_size(o, obj, nr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	o->s = s;
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_free_objs, o));
+	*on_node = 0;
+	while (o->nr < nr) {
+		obj = kmem_cache_alloc_node(s, gfp | __GFP_NOWARN, nid);
+		if (!obj)
+			break;
+		o->obj[o->nr++] = obj;
+		if (folio_nid(virt_to_folio(obj)) == nid)
+			(*on_node)++;
+	}
+	*got = o->nr;
+	return o;
+}
+
+/* After a transition: node_states[], the policy and coverage. */
+static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *w,
+				bool memory, bool normal, const char *when)
+{
+	KUNIT_EXPECT_EQ_MSG(test, node_state(w->nid, N_MEMORY), memory,
+			    "%s: N_MEMORY of node %d", when, w->nid);
+	KUNIT_EXPECT_EQ_MSG(test, node_state(w->nid, N_NORMAL_MEMORY), normal,
+			    "%s: N_NORMAL_MEMORY of node %d", when, w->nid);
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_tracked(w->nid), w->tracked,
+			    "%s: node %d tracked=%d, policy %s says %d", when, w->nid,
+			    slub_hp_tracked(w->nid), slub_hp_policy_param, w->tracked);
+	slub_hp_expect_coverage(test, when);
+}
+
+/* Update the model for a whole online (or offline) of @t through the core. */
+static void slub_hp_model_walk(struct slub_hp_world *w, const struct slub_hp_trans *t,
+			       enum slub_hp_dir dir, bool cancel)
+{
+	static const enum slub_hp_role normal_seq[] = {
+		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_DONE, SLUB_HP_FINISH,
+	};
+	static const enum slub_hp_role cancel_seq[] = {
+		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_CANCEL,
+	};
+	const enum slub_hp_role *seq = cancel ? cancel_seq : normal_seq;
+	unsigned int len = cancel ? ARRAY_SIZE(cancel_seq) : ARRAY_SIZE(normal_seq);
+	const struct slub_hp_action *act;
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		act = slub_hp_find(dir, seq[i]);
+		if (act)
+			w->tracked = slub_hp_model(act, t, w->tracked);
+	}
+}
+
+/*
+ * Onlining a memoryless node's blocks as kernel memory through the hotplug
+ * core sets N_MEMORY and N_NORMAL_MEMORY, tracks the node under both
+ * policies, and gives every cache a structure for it. Slab objects asked
+ * for on the node come from it, with and without __GFP_THISNODE. Once the
+ * suite's objects are freed the blocks offline again; the node's structures
+ * survive the offline (I2) and its tracking follows the policy.
+ */
+static void slub_hotplug_real_online_kernel(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	const struct slub_hp_snap *online;
+	struct slub_hp_objs *objs;
+	struct kmem_cache *s;
+	unsigned int got, on_node;
+
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_ON, false);
+	slub_hp_expect_real(test, &w, true, true, "online kernel");
+
+	s = slub_hp_create_cache(test, "slub_hp_real", 192);
+	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL | __GFP_THISNODE, 64,
+				  &got, &on_node);
+	KUNIT_EXPECT_EQ_MSG(test, got, 64, "__GFP_THISNODE allocations failed on node %d",
+			    b->nid);
+	KUNIT_EXPECT_EQ_MSG(test, on_node, got, "__GFP_THISNODE objects off node %d", b->nid);
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL, 64, &got, &on_node);
+	KUNIT_EXPECT_EQ(test, got, 64);
+	KUNIT_EXPECT_EQ_MSG(test, on_node, got, "objects for node %d came from elsewhere",
+			    b->nid);
+
+	/* Slab pages pin the node's memory: free the objects and the cache. */
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+	online = slub_hp_snapshot(test);
+
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0,
+			    "offline failed with the suite's objects freed");
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_OFF, false);
+	slub_hp_expect_real(test, &w, false, false, "offline");
+	slub_hp_expect_kept(test, online, false, "offline");
+}
+
+/*
+ * Onlining the blocks as movable memory sets N_MEMORY but not
+ * N_NORMAL_MEMORY; the node is tracked only under the memory policy. Slab
+ * pages never come from movable memory: no object asked for on the node,
+ * with or without __GFP_THISNODE, lands there. The blocks offline again.
+ */
+static void slub_hotplug_real_online_movable(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	struct slub_hp_objs *objs;
+	struct kmem_cache *s;
+	unsigned int got, on_node;
+
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_MOVABLE), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_movable, SLUB_HP_ON, false);
+	slub_hp_expect_real(test, &w, true, false, "online movable");
+
+	s = slub_hp_create_cache(test, "slub_hp_real", 192);
+	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL | __GFP_THISNODE, 64,
+				  &got, &on_node);
+	KUNIT_EXPECT_EQ_MSG(test, on_node, 0, "%u slab objects on movable-only node %d",
+			    on_node, b->nid);
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL, 64, &got, &on_node);
+	KUNIT_EXPECT_EQ(test, got, 64);
+	KUNIT_EXPECT_EQ_MSG(test, on_node, 0, "%u slab objects on movable-only node %d",
+			    on_node, b->nid);
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_movable, SLUB_HP_OFF, false);
+	slub_hp_expect_real(test, &w, false, false, "offline");
+}
+
+static int slub_hp_veto_online(struct notifier_block *nb, unsigned long action, void *arg)
+{
+	return action == slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING)->action ?
+	       NOTIFY_BAD : NOTIFY_OK;
+}
+
+static int slub_hp_veto_offline(struct notifier_block *nb, unsigned long action, void *arg)
+{
+	return action == slub_hp_find(SLUB_HP_OFF, SLUB_HP_GOING)->action ?
+	       NOTIFY_BAD : NOTIFY_OK;
+}
+
+static void slub_hp_unregister_veto(void *nb)
+{
+#if SLUB_HP_NODE_NOTIFY
+	unregister_node_notifier(nb);
+#else
+	unregister_memory_notifier(nb);
+#endif
+}
+
+/**
+ * slub_hp_add_veto() - refuse one action after the slab has seen it
+ * @test: the running case
+ * @fn: slub_hp_veto_online or slub_hp_veto_offline
+ *
+ * Registers a notifier on the chain the slab listens on, with a lower
+ * priority than SLAB_CALLBACK_PRI so that it runs after the slab's callback,
+ * and an action that unregisters it when the case ends.
+ *
+ * Return: the notifier block, to release early with kunit_release_action().
+ */
+static struct notifier_block *slub_hp_add_veto(struct kunit *test, notifier_fn_t fn)
+{
+	struct notifier_block *nb = kunit_kzalloc(test, sizeof(*nb), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, nb);
+	nb->notifier_call = fn;
+	nb->priority = SLAB_CALLBACK_PRI - 1;
+#if SLUB_HP_NODE_NOTIFY
+	KUNIT_ASSERT_EQ(test, 0, register_node_notifier(nb));
+#else
+	KUNIT_ASSERT_EQ(test, 0, register_memory_notifier(nb));
+#endif
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_unregister_veto, nb));
+	return nb;
+}
+
+/*
+ * A notifier after the slab's refuses the going-online: the online fails,
+ * the hotplug core sends the cancel, and the slab ends as the policy says
+ * for a going-online followed by its cancel. Every cache keeps the
+ * structure the going-online made (I2), and a later online succeeds.
+ */
+static void slub_hotplug_real_veto_online(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	struct notifier_block *veto;
+	const struct slub_hp_snap *vetoed;
+
+	veto = slub_hp_add_veto(test, slub_hp_veto_online);
+	KUNIT_EXPECT_LT_MSG(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0,
+			    "online succeeded despite the veto");
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_ON, true);
+	slub_hp_expect_real(test, &w, false, false, "vetoed online");
+	vetoed = slub_hp_snapshot(test);
+
+	kunit_release_action(test, slub_hp_unregister_veto, veto);
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
+	w.tracked = slub_hp_tracked(b->nid);
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_ON, false);
+	slub_hp_expect_real(test, &w, true, true, "online after veto");
+	slub_hp_expect_kept(test, vetoed, false, "online after veto");
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
+}
+
+/*
+ * A notifier after the slab's refuses the going-offline: the offline fails,
+ * the core sends the cancel, the node keeps its memory, its states and its
+ * tracking. Without the veto the offline then succeeds.
+ */
+static void slub_hotplug_real_veto_offline(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	struct notifier_block *veto;
+
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_ON, false);
+
+	veto = slub_hp_add_veto(test, slub_hp_veto_offline);
+	KUNIT_EXPECT_LT_MSG(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0,
+			    "offline succeeded despite the veto");
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_OFF, true);
+	slub_hp_expect_real(test, &w, true, true, "vetoed offline");
+
+	kunit_release_action(test, slub_hp_unregister_veto, veto);
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_OFF, false);
+	slub_hp_expect_real(test, &w, false, false, "offline after veto");
+}
+
+/*
+ * I3 on the real path: the slab's going-online allocation fails inside the
+ * allocator at the middle cache; the online fails cleanly (the blocks stay
+ * offline, the node untracked, what was made is kept), and a retry succeeds.
+ */
+static void slub_hotplug_real_online_fails(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_ctx *ctx = test->priv;
+	unsigned int nodes, barns, caches, made;
+
+	slub_hp_count(b->nid, &nodes, &barns, &caches);
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, slub_hp_pick(1, caches));
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, b->mem[0]->state, MEM_OFFLINE);
+	KUNIT_EXPECT_FALSE(test, node_state(b->nid, N_MEMORY));
+	KUNIT_EXPECT_FALSE(test, slub_hp_tracked(b->nid));
+	slub_hp_count(b->nid, &made, &barns, &caches);
+	KUNIT_EXPECT_EQ(test, made, nodes + slub_hp_pick(1, caches) - 1);
+
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NONE, 0);
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
+	KUNIT_EXPECT_TRUE(test, slub_hp_tracked(b->nid));
+	KUNIT_EXPECT_EQ(test, ctx->node_allocs, caches - made);
+	slub_hp_expect_coverage(test, "online after failure");
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
+}
+
+static struct kunit_case slub_hotplug_real_cases[] = {
+	KUNIT_CASE_SLOW(slub_hotplug_real_online_kernel),
+	KUNIT_CASE_SLOW(slub_hotplug_real_online_movable),
+	KUNIT_CASE_SLOW(slub_hotplug_real_veto_online),
+	KUNIT_CASE_SLOW(slub_hotplug_real_veto_offline),
+	KUNIT_CASE_SLOW(slub_hotplug_real_online_fails),
+	{}
+};
+#endif /* CONFIG_MEMORY_HOTREMOVE */
+
+#ifndef CONFIG_MEMORY_HOTREMOVE
+static void slub_hotplug_real(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE to online and offline memory");
+}
+
+static struct kunit_case slub_hotplug_real_cases[] = {
+	KUNIT_CASE_SLOW(slub_hotplug_real),
+	{}
+};
+#endif
+
+/* ---------------------------------------------------------------------- */
 /* Suite                                                                    */
 /* ---------------------------------------------------------------------- */
 
@@ -1460,4 +1919,16 @@ static struct kunit_suite slub_hotplug_suite = {
 	.test_cases = slub_hotplug_cases,
 };
 
-kunit_test_suite(slub_hotplug_suite);
+/*
+ * The real-hotplug cases online and offline memory through the hotplug core;
+ * they are slow under emulation, and skip where no memoryless node has
+ * offline memory blocks.
+ */
+static struct kunit_suite slub_hotplug_real_suite = {
+	.name = "slub_hotplug_real",
+	.suite_init = slub_hp_suite_init,
+	.init = slub_hp_case_init,
+	.test_cases = slub_hotplug_real_cases,
+};
+
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite);

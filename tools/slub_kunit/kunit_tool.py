@@ -84,7 +84,7 @@ class Build:
 
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
-		args = ['--json', json_path, '--timeout', str(self.timeout)]
+		args = [f'--json={json_path}', f'--timeout={self.timeout}']
 		for arg in kernel_args:
 			args += ['--kernel_args', arg]
 		if raw:

@@ -12,8 +12,10 @@ def group(name, cases=(), subs=()):
 		'sub_groups': list(subs)}
 
 
-GOOD = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[('a', 'PASS'), ('b', 'SKIP')],
-					     subs=[group('ev', cases=[('MEM_ONLINE (2,2)', 'PASS')])])])
+GOOD = group('KUnit Test Group', subs=[
+	group('slub_hotplug', cases=[('a', 'PASS'), ('b', 'SKIP')],
+	      subs=[group('ev', cases=[('MEM_ONLINE (2,2)', 'PASS')])]),
+	group('slub_hotplug_real', cases=[('online', 'PASS')])])
 
 
 class OutcomeTest(unittest.TestCase):
@@ -21,12 +23,13 @@ class OutcomeTest(unittest.TestCase):
 	def test_pass(self):
 		out = results.outcome(GOOD, 0)
 		self.assertTrue(out.ok)
-		self.assertEqual(out.summary(), '2 passed, 0 failed, 1 skipped')
+		self.assertEqual(out.summary(), '3 passed, 0 failed, 1 skipped')
 		self.assertIn('slub_hotplug.ev.MEM_ONLINE (2,2)', out.cases)
 
 	def test_failure_and_crash(self):
 		bad = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[
-			('a', 'FAIL'), ('b', 'ERROR'), ('c', 'PASS')])])
+			('a', 'FAIL'), ('b', 'ERROR'), ('c', 'PASS')]),
+			group('slub_hotplug_real', cases=[('online', 'PASS')])])
 		out = results.outcome(bad, 1)
 		self.assertFalse(out.ok)
 		self.assertEqual(out.failed, 2)
