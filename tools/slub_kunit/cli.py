@@ -127,7 +127,10 @@ def build_and_exec(req: RunRequest, build: Build, stages: Stages,
 			code = build.exec(json_tmp, [f'slub_hotplug_kunit.policy={policy}'] +
 					  req.kernel_args)
 		result = load_json(json_tmp)
-	return results.outcome(result, code), result
+	outcome = results.outcome(result, code)
+	for line in results.splats(build.kernel_log())[:5]:
+		outcome.problems.append(f'kernel log: {line}')
+	return outcome, result
 
 
 def run_suite(req: RunRequest) -> RunResult:

@@ -28,7 +28,7 @@ class Build:
 	jobs: int = os.cpu_count() or 1
 	kunitconfig: str = os.path.join(REPO, '.kunitconfig')
 	kconfig_add: List[str] = field(default_factory=list)
-	timeout: int = 900
+	timeout: int = 300
 
 	def env(self) -> Dict[str, str]:
 		env = dict(os.environ)
@@ -94,6 +94,15 @@ class Build:
 		if os.path.exists(json_path):
 			os.unlink(json_path)
 		return self.kunit('exec', args).returncode
+
+
+	def kernel_log(self) -> str:
+		"""What the kernel printed in the last exec (kunit.py keeps it)."""
+		try:
+			with open(os.path.join(self.build_dir, 'test.log'), errors='replace') as f:
+				return f.read()
+		except OSError:
+			return ''
 
 
 def load_json(path: str) -> Optional[Dict[str, Any]]:

@@ -17,6 +17,8 @@ from slub_kunit.common import (EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, REPO,
 			       Stages, UserError, log)
 
 CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
+# A mutant may hang the kernel; the unmutated suite boots and runs in seconds.
+MUTANT_TIMEOUT = 120
 
 KILLED = 'killed'
 ELSEWHERE = 'killed elsewhere'
@@ -75,9 +77,7 @@ def main(req: RunRequest, only: Optional[List[str]]) -> int:
 		mutants = [m for m in mutants if m['name'] in only]
 	policy = req.policy or source.default_policy(src.generation)
 	build = make_build(req, src, work)
-	target = os.path.join(work, catalogue['file'])
-	with open(target) as f:
-		pristine = f.read()
+	build.timeout = MUTANT_TIMEOUT
 
 	verdicts: List[Verdict] = []
 	with CacheLock(req.cache, f'{src.key}-{req.arch}'):
@@ -86,14 +86,17 @@ def main(req: RunRequest, only: Optional[List[str]]) -> int:
 		if not base.ok:
 			raise UserError('the suite fails on the unmutated kernel: '
 					f'{base.summary()}', EXIT_TESTS_FAILED)
-		try:
-			for mutant in mutants:
+		for mutant in mutants:
+			target = os.path.join(work, mutant.get('file', catalogue['file']))
+			with open(target) as f:
+				pristine = f.read()
+			try:
 				verdicts.append(run_mutant(req, build, stages, policy, target,
 							   pristine, mutant))
-		finally:
-			_write(target, pristine)
+			finally:
+				_write(target, pristine)
 
-	print(f'\nMutants of {catalogue["file"]} for {src.label} ({src.generation}):')
+	print(f'\nMutants for {src.label} ({src.generation}), {req.arch}, policy {policy}:')
 	for v in verdicts:
 		print(f'  {v.status:<16} {v.name:<34} {v.detail}')
 	killed = sum(1 for v in verdicts if v.status == KILLED)

@@ -5,6 +5,7 @@
 # kunit.py's job.
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -68,6 +69,23 @@ def outcome(result: Optional[Dict[str, Any]], exit_code: int,
 		out.problems.append(f'kunit.py exited with {exit_code}')
 	if not out.cases:
 		out.problems.append('no test case ran')
+	return out
+
+
+# Kernel log lines that mean something went wrong even if every case passed.
+SPLAT = re.compile(r'(^|\] )(WARNING:|BUG:|BUG |Oops|general protection fault|Kernel panic|'
+		   r'kernel BUG|UBSAN:|KASAN:|possible circular locking|'
+		   r'possible recursive locking|inconsistent lock state|'
+		   r'INFO: task .* blocked|unreferenced object|list_add corruption|'
+		   r'list_del corruption|RCU detected stall)')
+
+
+def splats(log: str) -> List[str]:
+	"""The first line of each splat in a kernel log."""
+	out = []
+	for line in log.splitlines():
+		if SPLAT.search(line) and not line.strip().startswith('#'):
+			out.append(line.strip())
 	return out
 
 

@@ -76,3 +76,21 @@ class MutantTest(unittest.TestCase):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class SplatTest(unittest.TestCase):
+
+	def test_clean_log(self):
+		log = 'KTAP version 1\n    ok 1 a\n=== slub ===\nslub_hotplug: memory notifier\n'
+		self.assertEqual(results.splats(log), [])
+
+	def test_warning_and_kasan(self):
+		log = ('ok 1 a\n'
+		       '------------[ cut here ]------------\n'
+		       'WARNING: CPU: 0 PID: 1 at mm/slub.c:123 foo+0x1/0x2\n'
+		       '==================================================================\n'
+		       'BUG: KASAN: slab-use-after-free in bar+0x3/0x4\n'
+		       'unreferenced object 0xffff888 (size 64):\n')
+		got = results.splats(log)
+		self.assertEqual(len(got), 3)
+		self.assertTrue(got[0].startswith('WARNING: CPU: 0'))
