@@ -29,6 +29,7 @@
 
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/compaction.h>
 #include <linux/cpu.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
@@ -38,6 +39,7 @@
 #include <linux/node.h>
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
+#include <linux/swap.h>
 
 #ifdef NODE_ADDING_FIRST_MEMORY
 #define SLUB_HP_NODE_NOTIFY	1
@@ -1492,6 +1494,37 @@ static void slub_hp_put_blocks(void *data)
 		put_device(&b->mem[i]->dev);
 }
 
+static void slub_hp_stop_node_threads(void *data)
+{
+	int nid = (long)data;
+
+	mem_hotplug_begin();
+	if (!node_state(nid, N_MEMORY)) {
+		kswapd_stop(nid);
+		kcompactd_stop(nid);
+	}
+	mem_hotplug_done();
+}
+
+/*
+ * Since 6.17 online_pages() starts the node's kswapd and kcompactd with
+ * kthread_create_on_node(), so their task_struct, stack vmap_area and
+ * kthread data are slab objects on the memory just onlined. Those pages
+ * are unmovable and make offlining the node's last kernel memory fail
+ * with -EBUSY before the slab is even asked to shrink. Start both threads
+ * while the node has no memory, so that they live elsewhere and the
+ * hotplug core reuses them; offline_pages() stops them as usual.
+ */
+static void slub_hp_start_node_threads(struct kunit *test, int nid)
+{
+	mem_hotplug_begin();
+	kswapd_run(nid);
+	kcompactd_run(nid);
+	mem_hotplug_done();
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_stop_node_threads,
+							   (void *)(long)nid));
+}
+
 /**
  * slub_hp_real_node() - the memoryless node's offline memory blocks
  * @test: the running case
@@ -1513,8 +1546,9 @@ static struct slub_hp_blocks *slub_hp_real_node(struct kunit *test)
 	for_each_memory_block(b, slub_hp_collect_block);
 	if (!b->nr)
 		kunit_skip(test, "node %d has no offline memory blocks to hotplug", b->nid);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_put_blocks, b));
 	slub_hp_guard_node(test, b->nid);
+	slub_hp_start_node_threads(test, b->nid);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_put_blocks, b));
 	return b;
 }
 
