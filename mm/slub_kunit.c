@@ -1869,13 +1869,13 @@ static struct kunit_case slub_hotplug_real_cases[] = {
 #endif /* CONFIG_MEMORY_HOTREMOVE */
 
 #ifndef CONFIG_MEMORY_HOTREMOVE
-static void slub_hotplug_real(struct kunit *test)
+static void slub_hotplug_real_unsupported(struct kunit *test)
 {
 	kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE to online and offline memory");
 }
 
 static struct kunit_case slub_hotplug_real_cases[] = {
-	KUNIT_CASE_SLOW(slub_hotplug_real),
+	KUNIT_CASE(slub_hotplug_real_unsupported),
 	{}
 };
 #endif

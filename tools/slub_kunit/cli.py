@@ -115,15 +115,12 @@ def metadata(req: RunRequest, src: source.Source, policy: str) -> Dict[str, Any]
 	}
 
 
-def build_and_exec(req: RunRequest, build: Build, stages: Stages,
-		   policy: str) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
-	with stages.stage('configure'):
-		build.config()
-	with stages.stage('build'):
-		build.build()
+def boot_and_run(req: RunRequest, build: Build, stages: Stages, policy: str,
+		 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+	"""Boots the built kernel once; judges cases and the kernel log."""
 	with tempfile.TemporaryDirectory(prefix='slub-kunit-') as tmp:
 		json_tmp = os.path.join(tmp, 'result.json')
-		with stages.stage('boot and run'):
+		with stages.stage(stage):
 			code = build.exec(json_tmp, [f'slub_hotplug_kunit.policy={policy}'] +
 					  req.kernel_args)
 		result = load_json(json_tmp)
@@ -131,6 +128,15 @@ def build_and_exec(req: RunRequest, build: Build, stages: Stages,
 	for line in results.splats(build.kernel_log())[:5]:
 		outcome.problems.append(f'kernel log: {line}')
 	return outcome, result
+
+
+def build_and_exec(req: RunRequest, build: Build, stages: Stages,
+		   policy: str) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+	with stages.stage('configure'):
+		build.config()
+	with stages.stage('build'):
+		build.build()
+	return boot_and_run(req, build, stages, policy)
 
 
 def run_suite(req: RunRequest) -> RunResult:
@@ -152,6 +158,17 @@ def run_suite(req: RunRequest) -> RunResult:
 	if req.json_path:
 		results.write_json(req.json_path, raw, meta)
 	return RunResult(outcome=outcome, meta=meta, stages=stages, work=work, build=build)
+
+
+def flake_check(res: RunResult) -> List[str]:
+	"""Boots the same kernel again; returns the cases whose result changed."""
+	assert res.build is not None
+	with CacheLock(res.build.cache_dir, os.path.basename(res.build.build_dir)):
+		again, _ = boot_and_run(RunRequest(kernel_args=[]), res.build, res.stages,
+					res.meta['policy'], stage='second boot')
+	changed = results.differences(res.outcome, again)
+	changed += [f'second boot: {p}' for p in again.problems]
+	return changed
 
 
 def prepare_tree_locked(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
@@ -225,12 +242,18 @@ def cmd_test(args: argparse.Namespace) -> int:
 				rows.append((kernel, arch, f'error: {err}', False))
 				total[1] += 1
 				continue
+			changed = flake_check(res) if res.outcome.ok else []
 			report(res)
+			for line in changed:
+				print(f'FLAKY: {line}')
 			out = res.outcome
+			ok = out.ok and not changed
 			rows.append((res.meta['kernel'], arch, out.summary() +
-				     (f' ({res.stages.total():.0f} s)'), out.ok))
+				     (f', {len(changed)} differ on a second boot' if changed else
+				      ', same on a second boot' if out.ok else '') +
+				     f' ({res.stages.total():.0f} s)', ok))
 			total[0] += out.passed
-			total[1] += out.failed + (0 if out.ok or out.failed else 1)
+			total[1] += out.failed + (0 if ok or out.failed else 1)
 			total[2] += out.skipped
 	print('\nslub-kunit test matrix:')
 	for kernel, arch, text, ok in rows:

@@ -72,6 +72,16 @@ def outcome(result: Optional[Dict[str, Any]], exit_code: int,
 	return out
 
 
+def differences(first: Outcome, second: Outcome) -> List[str]:
+	"""Cases whose result differs between two runs of the same kernel."""
+	out = []
+	for name in sorted(set(first.cases) | set(second.cases)):
+		a, b = first.cases.get(name, 'missing'), second.cases.get(name, 'missing')
+		if a != b:
+			out.append(f'{name}: {a} then {b}')
+	return out
+
+
 # Kernel log lines that mean something went wrong even if every case passed.
 SPLAT = re.compile(r'(^|\] )(WARNING:|BUG:|BUG |Oops|general protection fault|Kernel panic|'
 		   r'kernel BUG|UBSAN:|KASAN:|possible circular locking|'
@@ -81,9 +91,15 @@ SPLAT = re.compile(r'(^|\] )(WARNING:|BUG:|BUG |Oops|general protection fault|Ke
 
 
 def splats(log: str) -> List[str]:
-	"""The first line of each splat in a kernel log."""
+	"""The first line of each splat the test run caused.
+
+	Only what the kernel printed from the first KTAP header on counts:
+	earlier splats belong to the boot (UML's virt-pci warns when no virtio
+	device is configured), not to the suite.
+	"""
 	out = []
-	for line in log.splitlines():
+	start = re.search(r'^\s*K?TAP version', log, re.M)
+	for line in log[start.start() if start else 0:].splitlines():
 		if SPLAT.search(line) and not line.strip().startswith('#'):
 			out.append(line.strip())
 	return out

@@ -85,7 +85,8 @@ class SplatTest(unittest.TestCase):
 		self.assertEqual(results.splats(log), [])
 
 	def test_warning_and_kasan(self):
-		log = ('ok 1 a\n'
+		log = ('WARNING: CPU: 0 PID: 1 at arch/um/drivers/virt-pci.c:1005 um_pci_init\n'
+		       'KTAP version 1\nok 1 a\n'
 		       '------------[ cut here ]------------\n'
 		       'WARNING: CPU: 0 PID: 1 at mm/slub.c:123 foo+0x1/0x2\n'
 		       '==================================================================\n'
@@ -94,3 +95,13 @@ class SplatTest(unittest.TestCase):
 		got = results.splats(log)
 		self.assertEqual(len(got), 3)
 		self.assertTrue(got[0].startswith('WARNING: CPU: 0'))
+
+
+class FlakeTest(unittest.TestCase):
+
+	def test_differences(self):
+		a = results.Outcome(cases={'s.a': 'PASS', 's.b': 'SKIP', 's.c': 'PASS'})
+		b = results.Outcome(cases={'s.a': 'PASS', 's.b': 'PASS'})
+		self.assertEqual(results.differences(a, b),
+				 ['s.b: SKIP then PASS', 's.c: PASS then missing'])
+		self.assertEqual(results.differences(a, a), [])
