@@ -53,6 +53,12 @@ def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> V
 	hits = [f for f in failures if any(fnmatch.fnmatchcase(f, k) for k in mutant['killers'])]
 	if hits:
 		return Verdict(mutant['name'], KILLED, hits[0])
+	# kunit.py names a case that crashed the kernel '' ('suite.'): the
+	# crash happened in the killer's suite, where no case failed before.
+	crashed = [f for f in failures if f.endswith('.') and
+		   any(k.startswith(f) for k in mutant['killers'])]
+	if crashed:
+		return Verdict(mutant['name'], KILLED, f'kernel crashed in {crashed[0][:-1]}')
 	if failures or problems:
 		return Verdict(mutant['name'], ELSEWHERE, (failures + problems)[0])
 	return Verdict(mutant['name'], SURVIVED, 'every case passed')

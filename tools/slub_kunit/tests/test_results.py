@@ -63,6 +63,8 @@ class MutantTest(unittest.TestCase):
 				 mutate.KILLED)
 		self.assertEqual(mutate.judge(m, ['s.other'], []).status, mutate.ELSEWHERE)
 		self.assertEqual(mutate.judge(m, [], []).status, mutate.SURVIVED)
+		self.assertEqual(mutate.judge(m, ['s.'], []).status, mutate.KILLED)
+		self.assertEqual(mutate.judge(m, ['t.'], []).status, mutate.ELSEWHERE)
 
 	def test_catalogues_are_well_formed(self):
 		for gen in ('memory_notify', 'node_notify'):
