@@ -1615,7 +1615,8 @@ static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *
 				bool memory, bool normal, const char *when)
 {
 	KUNIT_EXPECT_EQ_MSG(test, node_state(w->nid, N_MEMORY), memory,
-			    "%s: N_MEMORY of node %d", when, w->nid);
+			    "%s: N_MEMORY of node %d (%lu present pages)", when, w->nid,
+			    NODE_DATA(w->nid)->node_present_pages);
 	KUNIT_EXPECT_EQ_MSG(test, node_state(w->nid, N_NORMAL_MEMORY), normal,
 			    "%s: N_NORMAL_MEMORY of node %d", when, w->nid);
 	KUNIT_EXPECT_EQ_MSG(test, slub_hp_tracked(w->nid), w->tracked,

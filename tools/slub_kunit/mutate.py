@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from slub_kunit import source
+from slub_kunit import source, tree
 from slub_kunit.cli import (RunRequest, build_and_exec, make_build,
 			    prepare_tree_locked, CacheLock)
 from slub_kunit.common import (EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, REPO,
@@ -93,7 +93,9 @@ def main(req: RunRequest, only: Optional[List[str]]) -> int:
 			raise UserError('the suite fails on the unmutated kernel: '
 					f'{base.summary()}', EXIT_TESTS_FAILED)
 		for mutant in mutants:
-			target = os.path.join(work, mutant.get('file', catalogue['file']))
+			rel = mutant.get('file', catalogue['file'])
+			tree.mark_modified(work, rel)
+			target = os.path.join(work, rel)
 			with open(target) as f:
 				pristine = f.read()
 			try:

@@ -154,6 +154,13 @@ def _read_manifest(work: str) -> List[str]:
 		return []
 
 
+def mark_modified(work: str, rel: str) -> None:
+	"""Records that rel was edited in place (a mutant), so that the next
+	prepare() gives it a fresh mtime and make rebuilds what it compiled."""
+	with open(os.path.join(work, MANIFEST), 'a') as f:
+		f.write(f'{rel}\n')
+
+
 def prepare(pristine: str, label: str, work_root: str, key: str,
 	    patches: List[str], repo: str = REPO,
 	    edits: Optional[Dict[str, str]] = None) -> str:
@@ -189,11 +196,11 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 				os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
 		# Files changed last time and pristine now: give them a fresh
 		# private copy so make sees them as newer than their objects.
+		# (Once: the next run's hard link is older than the new object.)
 		for rel in previous - set(changed):
 			path = os.path.join(staging, rel)
 			if os.path.isfile(path):
 				_unlink_copy(path, path)
-				changed.append(rel)
 		with open(os.path.join(staging, MANIFEST), 'w') as f:
 			f.write(''.join(f'{rel}\n' for rel in sorted(set(changed))))
 	except BaseException:

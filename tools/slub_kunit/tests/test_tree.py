@@ -126,6 +126,18 @@ class WorkTreeTest(unittest.TestCase):
 		work = self.prepare([patch])
 		self.assertEqual(os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns, first)
 
+	def test_file_edited_in_place_gets_newer_mtime(self):
+		os.makedirs(os.path.join(self.pristine, 'mm'), exist_ok=True)
+		with open(os.path.join(self.pristine, 'mm/memory_hotplug.c'), 'w') as f:
+			f.write('core\n')
+		os.utime(os.path.join(self.pristine, 'mm/memory_hotplug.c'), ns=(10**9, 10**9))
+		work = self.prepare([])
+		tree.mark_modified(work, 'mm/memory_hotplug.c')
+		work = self.prepare([])
+		self.assertGreater(os.stat(os.path.join(work, 'mm/memory_hotplug.c')).st_mtime_ns, 10**9)
+		self.assertEqual(os.stat(os.path.join(self.pristine, 'mm/memory_hotplug.c')).st_mtime_ns,
+				 10**9)
+
 	def test_dropped_patch_gives_newer_file(self):
 		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
 		patched = os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns
