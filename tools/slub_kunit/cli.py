@@ -36,6 +36,7 @@ class RunRequest:
 	patches: List[str] = field(default_factory=list)
 	policy: Optional[str] = None
 	json_path: Optional[str] = None
+	junit_path: Optional[str] = None
 	cache: str = field(default_factory=default_cache)
 	jobs: int = os.cpu_count() or 1
 	kconfig_add: List[str] = field(default_factory=list)
@@ -157,6 +158,8 @@ def run_suite(req: RunRequest) -> RunResult:
 		outcome, raw = build_and_exec(req, build, stages, policy)
 	if req.json_path:
 		results.write_json(req.json_path, raw, meta)
+	if req.junit_path:
+		results.write_junit(req.junit_path, outcome, meta)
 	return RunResult(outcome=outcome, meta=meta, stages=stages, work=work, build=build)
 
 
@@ -201,12 +204,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
 	p.add_argument('--json', dest='json_path', metavar='FILE',
 		       help='write kunit.py\'s JSON result, with run metadata, to FILE')
+	p.add_argument('--junit', dest='junit_path', metavar='FILE',
+		       help='write a JUnit XML report, with run metadata, to FILE')
 
 
 def request_from(args: argparse.Namespace) -> RunRequest:
 	return RunRequest(kernel=args.kernel, arch=args.arch, patches=args.patch,
 			  policy=args.policy, json_path=args.json_path, cache=args.cache,
-			  jobs=args.jobs)
+			  jobs=args.jobs, junit_path=args.junit_path)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -262,6 +267,13 @@ def cmd_test(args: argparse.Namespace) -> int:
 	return EXIT_OK if all(ok for *_, ok in rows) else EXIT_TESTS_FAILED
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+	from slub_kunit import validate
+	if not args.patch:
+		raise UserError('validate needs at least one --patch FILE', EXIT_USAGE)
+	return validate.main(request_from(args))
+
+
 def cmd_mutate(args: argparse.Namespace) -> int:
 	from slub_kunit import mutate
 	return mutate.main(request_from(args), args.only)
@@ -286,6 +298,11 @@ def parser() -> argparse.ArgumentParser:
 	test_p.add_argument('--cache', default=default_cache())
 	test_p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
 	test_p.set_defaults(func=cmd_test)
+
+	val_p = sub.add_parser('validate', help='run the suite without and with the patches '
+			       'and report what changed: policy expectations or invariants')
+	add_run_options(val_p)
+	val_p.set_defaults(func=cmd_validate)
 
 	mut_p = sub.add_parser('mutate', help='break mm/slub.c on purpose, one mutant at '
 			       'a time, and check the suite catches each')

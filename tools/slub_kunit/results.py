@@ -120,3 +120,39 @@ def write_json(path: str, result: Optional[Dict[str, Any]], meta: Dict[str, Any]
 	with open(path, 'w') as f:
 		json.dump(data, f, indent=4)
 		f.write('\n')
+
+
+def write_junit(path: str, out: Outcome, meta: Dict[str, Any]) -> None:
+	"""A JUnit XML report: one testsuite per KUnit suite, run metadata as
+	properties."""
+	from xml.etree import ElementTree as ET
+	root = ET.Element('testsuites', name='slub-kunit', tests=str(len(out.cases)),
+			  failures=str(out.failed), skipped=str(out.skipped))
+	props = {k: v for k, v in meta.items() if k != 'patches'}
+	for i, patch in enumerate(meta.get('patches', [])):
+		props[f'patch.{i}'] = f'{patch["name"]} sha256:{patch["sha256"]}'
+	suites: Dict[str, ET.Element] = {}
+	for name, status in out.cases.items():
+		suite_name, _, case = name.partition('.')
+		suite = suites.get(suite_name)
+		if suite is None:
+			suite = ET.SubElement(root, 'testsuite', name=suite_name)
+			plist = ET.SubElement(suite, 'properties')
+			for key, value in props.items():
+				ET.SubElement(plist, 'property', name=key, value=str(value))
+			suites[suite_name] = suite
+		tc = ET.SubElement(suite, 'testcase', classname=suite_name, name=case)
+		if status == SKIP:
+			ET.SubElement(tc, 'skipped')
+		elif status != PASS:
+			ET.SubElement(tc, 'failure', message=status)
+	for problem in out.problems:
+		suite = ET.SubElement(root, 'testsuite', name='slub-kunit')
+		tc = ET.SubElement(suite, 'testcase', classname='slub-kunit', name='run')
+		ET.SubElement(tc, 'failure', message=problem)
+	for suite in suites.values():
+		cases = suite.findall('testcase')
+		suite.set('tests', str(len(cases)))
+		suite.set('failures', str(sum(1 for c in cases if c.find('failure') is not None)))
+		suite.set('skipped', str(sum(1 for c in cases if c.find('skipped') is not None)))
+	ET.ElementTree(root).write(path, encoding='utf-8', xml_declaration=True)

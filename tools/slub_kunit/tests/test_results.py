@@ -107,3 +107,46 @@ class FlakeTest(unittest.TestCase):
 		self.assertEqual(results.differences(a, b),
 				 ['s.b: SKIP then PASS', 's.c: PASS then missing'])
 		self.assertEqual(results.differences(a, a), [])
+
+
+class JunitTest(unittest.TestCase):
+
+	def test_junit(self):
+		import os
+		import tempfile
+		from xml.etree import ElementTree as ET
+		out = results.outcome(GOOD, 0)
+		with tempfile.TemporaryDirectory() as tmp:
+			path = os.path.join(tmp, 'r.xml')
+			results.write_junit(path, out, {'kernel': 'linux-source-6.12 6.12.117-1',
+							'arch': 'x86_64', 'policy': 'normal',
+							'patches': [{'name': 'a.patch', 'sha256': 'ab'}]})
+			root = ET.parse(path).getroot()
+		self.assertEqual(root.get('tests'), '4')
+		names = [s.get('name') for s in root.findall('testsuite')]
+		self.assertEqual(names, ['slub_hotplug', 'slub_hotplug_real'])
+		props = {p.get('name'): p.get('value') for p in root.iter('property')}
+		self.assertEqual(props['patch.0'], 'a.patch sha256:ab')
+		self.assertEqual(len(root.findall('.//skipped')), 1)
+
+
+class ValidateTest(unittest.TestCase):
+
+	def test_classify(self):
+		from slub_kunit import validate
+		base = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'PASS',
+					      'slub_hotplug.slub_hotplug_cache_created_in_window': 'PASS',
+					      'slub_hotplug.slub_hotplug_boot_mask': 'PASS'})
+		patched = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'FAIL',
+						 'slub_hotplug.slub_hotplug_cache_created_in_window': 'FAIL',
+						 'slub_hotplug.slub_hotplug_boot_mask': 'PASS'})
+		alt = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'PASS',
+					     'slub_hotplug.slub_hotplug_cache_created_in_window': 'FAIL'})
+		changes = validate.classify(base, patched, alt)
+		kinds = {c.case.split('.')[1]: c.kind for c in changes}
+		self.assertEqual(kinds, {'slub_hotplug_event': validate.POLICY,
+					 'slub_hotplug_cache_created_in_window': validate.INVARIANT})
+		self.assertIn('I1 coverage', validate.verdict(changes, 'normal', []))
+		policy_only = [c for c in changes if c.kind == validate.POLICY]
+		self.assertIn('no invariant broken', validate.verdict(policy_only, 'normal', []))
+		self.assertEqual(validate.verdict([], 'normal', []), 'no behaviour change')
