@@ -274,6 +274,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 	return validate.main(request_from(args))
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+	from slub_kunit import export
+	return export.main(RunRequest(kernel=args.kernel, cache=args.cache), args.out)
+
+
 def cmd_mutate(args: argparse.Namespace) -> int:
 	from slub_kunit import mutate
 	return mutate.main(request_from(args), args.only)
@@ -303,6 +308,13 @@ def parser() -> argparse.ArgumentParser:
 			       'and report what changed: policy expectations or invariants')
 	add_run_options(val_p)
 	val_p.set_defaults(func=cmd_validate)
+
+	exp_p = sub.add_parser('export', help='write the suite as a git format-patch series '
+			       'with a cover letter')
+	exp_p.add_argument('--kernel', default='6.12', help='tree the series is made against')
+	exp_p.add_argument('--cache', default=default_cache())
+	exp_p.add_argument('--out', required=True, metavar='DIR')
+	exp_p.set_defaults(func=cmd_export)
 
 	mut_p = sub.add_parser('mutate', help='break mm/slub.c on purpose, one mutant at '
 			       'a time, and check the suite catches each')
