@@ -1580,11 +1580,12 @@ static void slub_hp_free_objs(void *data)
  * @gfp: allocation flags (__GFP_NOWARN is added)
  * @nr: how many to allocate
  * @got: set to how many allocations succeeded
+ * @on_node: set to how many of them came from @nid
  *
  * The objects stay allocated (so each one takes a new slot) until the case
  * ends or slub_hp_free_objs() is released early.
  *
- * Return: the objects; @got of them, the number on @nid in *@on_node.
+ * Return: the objects.
  */
 static struct slub_hp_objs *slub_hp_alloc_many(struct kunit *test, struct kmem_cache *s,
 					       int nid, gfp_t gfp, unsigned int nr,
