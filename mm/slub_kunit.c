@@ -1896,10 +1896,13 @@ static int slub_hp_case_init(struct kunit *test)
 	return 0;
 }
 
+static void slub_hp_take_state(void);
+
 static int slub_hp_suite_init(struct kunit_suite *suite)
 {
 	int nid;
 
+	slub_hp_take_state();
 	slub_hp_fill_event_params();
 	if (!strcmp(slub_hp_policy_param, "normal")) {
 		slub_hp.policy = SLUB_HP_POLICY_NORMAL;
@@ -1967,4 +1970,172 @@ static struct kunit_suite slub_hotplug_real_suite = {
 	.test_cases = slub_hotplug_real_cases,
 };
 
-kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite);
+/*
+ * CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT runs both suites that many times in one
+ * boot, as slub_hotplug_runN and slub_hotplug_real_runN: a case that
+ * depends on what an earlier run left behind gives a different result.
+ */
+#ifndef CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT
+#define CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT 1
+#endif
+
+#define SLUB_HP_RUN(n)								\
+static struct kunit_suite slub_hotplug_suite_run##n = {			\
+	.name = "slub_hotplug_run" #n,						\
+	.suite_init = slub_hp_suite_init,					\
+	.init = slub_hp_case_init,						\
+	.test_cases = slub_hotplug_cases,					\
+};										\
+static struct kunit_suite slub_hotplug_real_suite_run##n = {			\
+	.name = "slub_hotplug_real_run" #n,					\
+	.suite_init = slub_hp_suite_init,					\
+	.init = slub_hp_case_init,						\
+	.test_cases = slub_hotplug_real_cases,					\
+}
+
+#if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 2
+SLUB_HP_RUN(2);
+#endif
+#if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 3
+SLUB_HP_RUN(3);
+#endif
+#if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 4
+SLUB_HP_RUN(4);
+#endif
+#if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 5
+SLUB_HP_RUN(5);
+#endif
+
+/*
+ * What the suites may change, recorded before the first case runs and
+ * compared after the last: slab_nodes, slab_barn_nodes, N_MEMORY,
+ * N_NORMAL_MEMORY and every per-node structure and barn of every cache.
+ */
+static struct {
+	bool taken;
+	nodemask_t tracked, barn_tracked, memory, normal;
+	unsigned int nr;
+	struct kmem_cache **caches;
+	void **ptrs;		/* nr * nr_node_ids structures, then as many barns */
+} slub_hp_boot_state;
+
+static void slub_hp_take_state(void)
+{
+	unsigned int nr = 0, i = 0;
+	struct kmem_cache *s;
+	int nid;
+
+	if (slub_hp_boot_state.taken)
+		return;
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		nr++;
+	slub_hp_boot_state.caches = kcalloc(nr, sizeof(s), GFP_KERNEL);
+	slub_hp_boot_state.ptrs = kcalloc(2 * nr * nr_node_ids, sizeof(void *), GFP_KERNEL);
+	if (slub_hp_boot_state.caches && slub_hp_boot_state.ptrs) {
+		list_for_each_entry(s, &slab_caches, list) {
+			if (i == nr)
+				break;
+			slub_hp_boot_state.caches[i] = s;
+			for_each_node(nid) {
+				slub_hp_boot_state.ptrs[i * nr_node_ids + nid] = get_node(s, nid);
+				slub_hp_boot_state.ptrs[(nr + i) * nr_node_ids + nid] =
+					slub_hp_barn(s, nid);
+			}
+			i++;
+		}
+		slub_hp_boot_state.nr = i;
+		slub_hp_boot_state.taken = true;
+	}
+	slub_hp_boot_state.tracked = slab_nodes;
+	for_each_node(nid)
+		if (slub_hp_barn_tracked(nid))
+			node_set(nid, slub_hp_boot_state.barn_tracked);
+	mutex_unlock(&slab_mutex);
+	slub_hp_boot_state.memory = node_states[N_MEMORY];
+	slub_hp_boot_state.normal = node_states[N_NORMAL_MEMORY];
+}
+
+/*
+ * Everything the suites changed is back as it was before their first case:
+ * the tracking masks, the node states, and every per-node structure and
+ * barn of every cache that existed then (none freed, none replaced, none
+ * left behind).
+ */
+static void slub_hotplug_state_restored(struct kunit *test)
+{
+	nodemask_t barn_tracked = NODE_MASK_NONE;
+	unsigned int i, nr = slub_hp_boot_state.nr, changed = 0;
+	struct kmem_cache *s;
+	int nid;
+
+	KUNIT_ASSERT_TRUE_MSG(test, slub_hp_boot_state.taken,
+			      "no state recorded before the suites");
+	for_each_node(nid)
+		if (slub_hp_barn_tracked(nid))
+			node_set(nid, barn_tracked);
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(slab_nodes, slub_hp_boot_state.tracked),
+			      "slab_nodes %*pbl, before the suites %*pbl",
+			      nodemask_pr_args(&slab_nodes),
+			      nodemask_pr_args(&slub_hp_boot_state.tracked));
+	KUNIT_EXPECT_TRUE(test, nodes_equal(barn_tracked, slub_hp_boot_state.barn_tracked));
+	KUNIT_EXPECT_TRUE(test, nodes_equal(node_states[N_MEMORY], slub_hp_boot_state.memory));
+	KUNIT_EXPECT_TRUE(test, nodes_equal(node_states[N_NORMAL_MEMORY],
+					    slub_hp_boot_state.normal));
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		for (i = 0; i < nr && slub_hp_boot_state.caches[i] != s; i++)
+			;
+		if (i == nr)
+			continue;	/* created after the snapshot */
+		for_each_node(nid) {
+			if (get_node(s, nid) != slub_hp_boot_state.ptrs[i * nr_node_ids + nid] ||
+			    slub_hp_barn(s, nid) !=
+			    slub_hp_boot_state.ptrs[(nr + i) * nr_node_ids + nid])
+				changed++;
+		}
+	}
+	mutex_unlock(&slab_mutex);
+	KUNIT_EXPECT_EQ_MSG(test, changed, 0,
+			    "%u (cache, node) structures or barns differ from before the suites",
+			    changed);
+}
+
+static struct kunit_case slub_hotplug_restored_cases[] = {
+	KUNIT_CASE(slub_hotplug_state_restored),
+	{}
+};
+
+static struct kunit_suite slub_hotplug_restored_suite = {
+	.name = "slub_hotplug_restored",
+	.test_cases = slub_hotplug_restored_cases,
+};
+
+/* One list per repeat count, so that the state check runs last. */
+#if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 5
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite,
+		  &slub_hotplug_suite_run2, &slub_hotplug_real_suite_run2,
+		  &slub_hotplug_suite_run3, &slub_hotplug_real_suite_run3,
+		  &slub_hotplug_suite_run4, &slub_hotplug_real_suite_run4,
+		  &slub_hotplug_suite_run5, &slub_hotplug_real_suite_run5,
+		  &slub_hotplug_restored_suite);
+#elif CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT == 4
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite,
+		  &slub_hotplug_suite_run2, &slub_hotplug_real_suite_run2,
+		  &slub_hotplug_suite_run3, &slub_hotplug_real_suite_run3,
+		  &slub_hotplug_suite_run4, &slub_hotplug_real_suite_run4,
+		  &slub_hotplug_restored_suite);
+#elif CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT == 3
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite,
+		  &slub_hotplug_suite_run2, &slub_hotplug_real_suite_run2,
+		  &slub_hotplug_suite_run3, &slub_hotplug_real_suite_run3,
+		  &slub_hotplug_restored_suite);
+#elif CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT == 2
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite,
+		  &slub_hotplug_suite_run2, &slub_hotplug_real_suite_run2,
+		  &slub_hotplug_restored_suite);
+#else
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite,
+		  &slub_hotplug_restored_suite);
+#endif

@@ -126,6 +126,8 @@ def boot_and_run(req: RunRequest, build: Build, stages: Stages, policy: str,
 					  req.kernel_args)
 		result = load_json(json_tmp)
 	outcome = results.outcome(result, code)
+	for line in results.repeat_differences(outcome)[:5]:
+		outcome.problems.append(f'not repeatable in one boot: {line}')
 	for line in results.splats(build.kernel_log())[:5]:
 		outcome.problems.append(f'kernel log: {line}')
 	return outcome, result
@@ -202,6 +204,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 	p.add_argument('--cache', default=default_cache(),
 		       help='cache for sources, trees and builds (default: %(default)s)')
 	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	p.add_argument('--repeat', type=int, default=1, choices=range(1, 6), metavar='N',
+		       help='run the suites N times (1-5) in one boot; results must not differ '
+		       'and the last suite checks the state is restored')
 	p.add_argument('--json', dest='json_path', metavar='FILE',
 		       help='write kunit.py\'s JSON result, with run metadata, to FILE')
 	p.add_argument('--junit', dest='junit_path', metavar='FILE',
@@ -211,7 +216,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 def request_from(args: argparse.Namespace) -> RunRequest:
 	return RunRequest(kernel=args.kernel, arch=args.arch, patches=args.patch,
 			  policy=args.policy, json_path=args.json_path, cache=args.cache,
-			  jobs=args.jobs, junit_path=args.junit_path)
+			  jobs=args.jobs, junit_path=args.junit_path,
+			  kconfig_add=[f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={args.repeat}']
+			  if getattr(args, 'repeat', 1) > 1 else [])
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-SUITES = ('slub_hotplug', 'slub_hotplug_real')
+SUITES = ('slub_hotplug', 'slub_hotplug_real', 'slub_hotplug_restored')
 
 PASS, FAIL, SKIP, ERROR = 'PASS', 'FAIL', 'SKIP', 'ERROR'
 
@@ -80,6 +80,19 @@ def differences(first: Outcome, second: Outcome) -> List[str]:
 		if a != b:
 			out.append(f'{name}: {a} then {b}')
 	return out
+
+
+def repeat_differences(out: Outcome) -> List[str]:
+	"""Cases of slub_hotplug_runN (and _real_runN) that differ from run 1."""
+	diffs = []
+	for name, status in out.cases.items():
+		m = re.match(r'^(slub_hotplug(?:_real)?)_run(\d+)\.(.*)$', name)
+		if not m:
+			continue
+		first = out.cases.get(f'{m.group(1)}.{m.group(3)}', 'missing')
+		if first != status:
+			diffs.append(f'{name}: {status}, run 1 {first}')
+	return diffs
 
 
 # Kernel log lines that mean something went wrong even if every case passed.

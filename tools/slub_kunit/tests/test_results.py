@@ -15,7 +15,8 @@ def group(name, cases=(), subs=()):
 GOOD = group('KUnit Test Group', subs=[
 	group('slub_hotplug', cases=[('a', 'PASS'), ('b', 'SKIP')],
 	      subs=[group('ev', cases=[('MEM_ONLINE (2,2)', 'PASS')])]),
-	group('slub_hotplug_real', cases=[('online', 'PASS')])])
+	group('slub_hotplug_real', cases=[('online', 'PASS')]),
+	group('slub_hotplug_restored', cases=[('state', 'PASS')])])
 
 
 class OutcomeTest(unittest.TestCase):
@@ -23,13 +24,14 @@ class OutcomeTest(unittest.TestCase):
 	def test_pass(self):
 		out = results.outcome(GOOD, 0)
 		self.assertTrue(out.ok)
-		self.assertEqual(out.summary(), '3 passed, 0 failed, 1 skipped')
+		self.assertEqual(out.summary(), '4 passed, 0 failed, 1 skipped')
 		self.assertIn('slub_hotplug.ev.MEM_ONLINE (2,2)', out.cases)
 
 	def test_failure_and_crash(self):
 		bad = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[
 			('a', 'FAIL'), ('b', 'ERROR'), ('c', 'PASS')]),
-			group('slub_hotplug_real', cases=[('online', 'PASS')])])
+			group('slub_hotplug_real', cases=[('online', 'PASS')]),
+			group('slub_hotplug_restored', cases=[('state', 'PASS')])])
 		out = results.outcome(bad, 1)
 		self.assertFalse(out.ok)
 		self.assertEqual(out.failed, 2)
@@ -122,9 +124,9 @@ class JunitTest(unittest.TestCase):
 							'arch': 'x86_64', 'policy': 'normal',
 							'patches': [{'name': 'a.patch', 'sha256': 'ab'}]})
 			root = ET.parse(path).getroot()
-		self.assertEqual(root.get('tests'), '4')
+		self.assertEqual(root.get('tests'), '5')
 		names = [s.get('name') for s in root.findall('testsuite')]
-		self.assertEqual(names, ['slub_hotplug', 'slub_hotplug_real'])
+		self.assertEqual(names, ['slub_hotplug', 'slub_hotplug_real', 'slub_hotplug_restored'])
 		props = {p.get('name'): p.get('value') for p in root.iter('property')}
 		self.assertEqual(props['patch.0'], 'a.patch sha256:ab')
 		self.assertEqual(len(root.findall('.//skipped')), 1)
@@ -150,3 +152,12 @@ class ValidateTest(unittest.TestCase):
 		policy_only = [c for c in changes if c.kind == validate.POLICY]
 		self.assertIn('no invariant broken', validate.verdict(policy_only, 'normal', []))
 		self.assertEqual(validate.verdict([], 'normal', []), 'no behaviour change')
+
+
+class RepeatTest(unittest.TestCase):
+
+	def test_repeat_differences(self):
+		out = results.Outcome(cases={'slub_hotplug.a': 'PASS', 'slub_hotplug_run2.a': 'FAIL',
+					     'slub_hotplug_real.b': 'PASS', 'slub_hotplug_real_run2.b': 'PASS'})
+		self.assertEqual(results.repeat_differences(out),
+				 ['slub_hotplug_run2.a: FAIL, run 1 PASS'])
