@@ -20,6 +20,14 @@ from slub_kunit.kunit_tool import ARCHES, Build, load_json
 
 POLICIES = ('normal', 'memory')
 
+# --debug: the kernel checkers a regression suite must run clean under.
+DEBUG_KCONFIG = {
+	'x86_64': ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y',
+		   'CONFIG_DEBUG_VM=y', 'CONFIG_SLUB_DEBUG_ON=y', 'CONFIG_DEBUG_KMEMLEAK=y'],
+	'um': ['CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y', 'CONFIG_DEBUG_VM=y',
+	       'CONFIG_SLUB_DEBUG_ON=y'],
+}
+
 
 def default_cache() -> str:
 	env = os.environ.get('SLUB_KUNIT_CACHE')
@@ -41,6 +49,7 @@ class RunRequest:
 	jobs: int = os.cpu_count() or 1
 	kconfig_add: List[str] = field(default_factory=list)
 	kernel_args: List[str] = field(default_factory=list)
+	debug: bool = False
 
 
 @dataclass
@@ -97,9 +106,11 @@ def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
 
 
 def make_build(req: RunRequest, src: source.Source, work: str) -> Build:
+	suffix = '-debug' if req.debug else ''
+	kconfig = list(req.kconfig_add) + (DEBUG_KCONFIG[req.arch] if req.debug else [])
 	return Build(tree=work, arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
-		     build_dir=os.path.join(req.cache, 'build', f'{src.key}-{req.arch}'),
-		     kconfig_add=list(req.kconfig_add))
+		     build_dir=os.path.join(req.cache, 'build', f'{src.key}-{req.arch}{suffix}'),
+		     kconfig_add=kconfig, timeout=900 if req.debug else 300)
 
 
 def metadata(req: RunRequest, src: source.Source, policy: str) -> Dict[str, Any]:
@@ -113,6 +124,7 @@ def metadata(req: RunRequest, src: source.Source, policy: str) -> Dict[str, Any]
 		'patches': [{'name': os.path.basename(p), 'sha256': tree.sha256(p)}
 			    for p in req.patches],
 		'host': platform.node(),
+		'debug': req.debug,
 	}
 
 
@@ -156,7 +168,7 @@ def run_suite(req: RunRequest) -> RunResult:
 	    f'policy {policy}, patches: '
 	    f'{", ".join(p["name"] for p in meta["patches"]) or "none"}')
 	build = make_build(req, src, work)
-	with CacheLock(req.cache, f'{src.key}-{req.arch}'):
+	with CacheLock(req.cache, os.path.basename(build.build_dir)):
 		outcome, raw = build_and_exec(req, build, stages, policy)
 	if req.json_path:
 		results.write_json(req.json_path, raw, meta)
@@ -207,6 +219,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 	p.add_argument('--repeat', type=int, default=1, choices=range(1, 6), metavar='N',
 		       help='run the suites N times (1-5) in one boot; results must not differ '
 		       'and the last suite checks the state is restored')
+	p.add_argument('--debug', action='store_true',
+		       help='build with KASAN (x86_64), lockdep, DEBUG_LIST, DEBUG_VM, '
+		       'SLUB_DEBUG_ON and kmemleak (x86_64) in a build directory of its own; '
+		       'any splat fails the run')
 	p.add_argument('--json', dest='json_path', metavar='FILE',
 		       help='write kunit.py\'s JSON result, with run metadata, to FILE')
 	p.add_argument('--junit', dest='junit_path', metavar='FILE',
@@ -216,7 +232,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 def request_from(args: argparse.Namespace) -> RunRequest:
 	return RunRequest(kernel=args.kernel, arch=args.arch, patches=args.patch,
 			  policy=args.policy, json_path=args.json_path, cache=args.cache,
-			  jobs=args.jobs, junit_path=args.junit_path,
+			  jobs=args.jobs, junit_path=args.junit_path, debug=args.debug,
 			  kconfig_add=[f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={args.repeat}']
 			  if getattr(args, 'repeat', 1) > 1 else [])
 
