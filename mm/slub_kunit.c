@@ -33,6 +33,7 @@
 #include <linux/cpu.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
+#include <linux/kasan.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/moduleparam.h>
@@ -40,6 +41,7 @@
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
 #include <linux/swap.h>
+#include <linux/vmalloc.h>
 
 #ifdef NODE_ADDING_FIRST_MEMORY
 #define SLUB_HP_NODE_NOTIFY	1
@@ -1255,6 +1257,8 @@ static void slub_hotplug_going_offline_shrinks(struct kunit *test)
 	}
 	for (i = 0; i < nr; i++)
 		kmem_cache_free(s, objs[i]);
+	/* Under KASAN freed objects wait in quarantine: give them back. */
+	kasan_cache_shrink(s);
 
 	for_each_kmem_cache_node(s, nid, n)
 		before += node_nr_slabs(n);
@@ -1421,14 +1425,20 @@ static int slub_hp_collect_block(struct memory_block *mem, void *arg)
 	return 0;
 }
 
-/* Release what the slab holds on free slabs and sheaves, like going-offline. */
+/*
+ * Release what the slab holds on free slabs and sheaves, like going-offline,
+ * after emptying KASAN's quarantine and vmalloc's lazily freed areas: both
+ * keep freed slab objects (vmap_area among them) pinning their pages.
+ */
 static void slub_hp_shrink_all(void)
 {
 	struct kmem_cache *s;
 
+	vm_unmap_aliases();
 	cpus_read_lock();
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
+		kasan_cache_shrink(s);
 		flush_all_cpus_locked(s);
 		__kmem_cache_do_shrink(s);
 	}
@@ -1459,11 +1469,19 @@ static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int 
 	lock_device_hotplug();
 	ctx->armed = true;
 	for (i = 0; i < b->nr && !ret; i++) {
+		/*
+		 * Offline in reverse: what the kernel allocated while
+		 * onlining a block (KASAN's shadow bookkeeping, say) lives
+		 * in the blocks onlined before it.
+		 */
+		struct memory_block *mem = online_type == MMOP_OFFLINE ?
+					   b->mem[b->nr - 1 - i] : b->mem[i];
+
 		if (online_type == MMOP_OFFLINE) {
-			ret = device_offline(&b->mem[i]->dev);
+			ret = device_offline(&mem->dev);
 		} else {
-			b->mem[i]->online_type = online_type;
-			ret = device_online(&b->mem[i]->dev);
+			mem->online_type = online_type;
+			ret = device_online(&mem->dev);
 		}
 		ret = ret > 0 ? 0 : ret;	/* already in that state */
 	}
@@ -1481,7 +1499,7 @@ static void slub_hp_put_blocks(void *data)
 
 	slub_hp_shrink_all();
 	lock_device_hotplug();
-	for (i = 0; i < b->nr; i++) {
+	for (i = b->nr; i-- > 0;) {
 		if (b->mem[i]->state == MEM_ONLINE) {
 			ret = device_offline(&b->mem[i]->dev);
 			if (ret < 0)
