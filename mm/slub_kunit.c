@@ -671,6 +671,16 @@ enum slub_hp_role {
 	SLUB_HP_END,
 };
 
+/* The order in which the hotplug core sends the actions of one direction. */
+static const enum slub_hp_role slub_hp_normal_seq[] = {
+	SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_STATES, SLUB_HP_DONE, SLUB_HP_FINISH,
+};
+
+/* ... and when a notifier vetoes the going-online or going-offline. */
+static const enum slub_hp_role slub_hp_cancel_seq[] = {
+	SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_CANCEL,
+};
+
 struct slub_hp_action {
 	unsigned long action;
 	const char *name;
@@ -857,14 +867,9 @@ static void slub_hp_walk(struct kunit *test, struct slub_hp_world *w,
 			 const struct slub_hp_trans *t, enum slub_hp_dir dir,
 			 bool cancel, enum slub_hp_role stop)
 {
-	static const enum slub_hp_role normal_seq[] = {
-		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_STATES, SLUB_HP_DONE, SLUB_HP_FINISH,
-	};
-	static const enum slub_hp_role cancel_seq[] = {
-		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_CANCEL,
-	};
-	const enum slub_hp_role *seq = cancel ? cancel_seq : normal_seq;
-	unsigned int len = cancel ? ARRAY_SIZE(cancel_seq) : ARRAY_SIZE(normal_seq);
+	const enum slub_hp_role *seq = cancel ? slub_hp_cancel_seq : slub_hp_normal_seq;
+	unsigned int len = cancel ? ARRAY_SIZE(slub_hp_cancel_seq) :
+				    ARRAY_SIZE(slub_hp_normal_seq);
 	unsigned int i;
 
 	for (i = 0; i < len && seq[i] != stop; i++) {
@@ -1648,14 +1653,9 @@ static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *
 static void slub_hp_model_walk(struct slub_hp_world *w, const struct slub_hp_trans *t,
 			       enum slub_hp_dir dir, bool cancel)
 {
-	static const enum slub_hp_role normal_seq[] = {
-		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_DONE, SLUB_HP_FINISH,
-	};
-	static const enum slub_hp_role cancel_seq[] = {
-		SLUB_HP_PREPARE, SLUB_HP_GOING, SLUB_HP_CANCEL,
-	};
-	const enum slub_hp_role *seq = cancel ? cancel_seq : normal_seq;
-	unsigned int len = cancel ? ARRAY_SIZE(cancel_seq) : ARRAY_SIZE(normal_seq);
+	const enum slub_hp_role *seq = cancel ? slub_hp_cancel_seq : slub_hp_normal_seq;
+	unsigned int len = cancel ? ARRAY_SIZE(slub_hp_cancel_seq) :
+				    ARRAY_SIZE(slub_hp_normal_seq);
 	const struct slub_hp_action *act;
 	unsigned int i;
 
