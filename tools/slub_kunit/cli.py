@@ -54,6 +54,7 @@ class RunRequest:
 
 @dataclass
 class RunResult:
+	req: RunRequest
 	outcome: results.Outcome
 	meta: Dict[str, Any]
 	stages: Stages
@@ -174,15 +175,16 @@ def run_suite(req: RunRequest) -> RunResult:
 		results.write_json(req.json_path, raw, meta)
 	if req.junit_path:
 		results.write_junit(req.junit_path, outcome, meta)
-	return RunResult(outcome=outcome, meta=meta, stages=stages, work=work, build=build)
+	return RunResult(req=req, outcome=outcome, meta=meta, stages=stages, work=work,
+			 build=build)
 
 
 def flake_check(res: RunResult) -> List[str]:
 	"""Boots the same kernel again; returns the cases whose result changed."""
 	assert res.build is not None
 	with CacheLock(res.build.cache_dir, os.path.basename(res.build.build_dir)):
-		again, _ = boot_and_run(RunRequest(kernel_args=[]), res.build, res.stages,
-					res.meta['policy'], stage='second boot')
+		again, _ = boot_and_run(res.req, res.build, res.stages, res.meta['policy'],
+					stage='second boot')
 	changed = results.differences(res.outcome, again)
 	changed += [f'second boot: {p}' for p in again.problems]
 	return changed

@@ -11,9 +11,9 @@
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-from slub_kunit import results, source
+from slub_kunit import results
 from slub_kunit.cli import RunRequest, boot_and_run, run_suite
 from slub_kunit.common import EXIT_OK, Stages
 
@@ -113,8 +113,8 @@ def main(req: RunRequest) -> int:
 	alt = None
 	if patched.outcome.failures():
 		assert patched.build is not None
-		alt, _ = boot_and_run(RunRequest(kernel_args=[]), patched.build, Stages(),
-				      other_policy(policy), stage=f'boot, policy {other_policy(policy)}')
+		alt, _ = boot_and_run(patched.req, patched.build, Stages(), other_policy(policy),
+				      stage=f'boot, policy {other_policy(policy)}')
 	changes = classify(base.outcome, patched.outcome, alt)
 	print(f'\nvalidate: {patched.meta["kernel"]}, {req.arch}, expected policy {policy}, '
 	      f'patches: {", ".join(p["name"] for p in patched.meta["patches"])}')
