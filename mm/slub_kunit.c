@@ -31,12 +31,16 @@
 #include <kunit/test.h>
 #include <linux/compaction.h>
 #include <linux/cpu.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
+#include <linux/file.h>
 #include <linux/kasan.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/moduleparam.h>
+#include <linux/mount.h>
+#include <linux/mman.h>
 #include <linux/node.h>
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
@@ -1081,6 +1085,29 @@ static void slub_hotplug_boot_mask(struct kunit *test)
 }
 
 /*
+ * I2's other half: destroying a cache frees its structure for a node that
+ * went offline after the cache was created, whether or not the node is still
+ * tracked. The case itself sees nothing wrong when that structure is skipped;
+ * slub_hotplug_no_new_leaks, at the end of the run, reports it under kmemleak
+ * (tools/slub-kunit run --debug).
+ */
+static void slub_hotplug_destroy_after_offline(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct kmem_cache *s;
+
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	s = slub_hp_create_cache(test, "slub_hp_doomed", 96);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+
+	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(s, w.nid),
+				  "offline freed node %d's structure of a live cache", w.nid);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+}
+
+/*
  * I2: online, offline, online again. The structures made by the first online
  * survive the offline and are the ones used after the second online, which
  * allocates nothing.
@@ -1432,14 +1459,17 @@ static int slub_hp_collect_block(struct memory_block *mem, void *arg)
 
 /*
  * Release what the slab holds on free slabs and sheaves, like going-offline,
- * after emptying KASAN's quarantine and vmalloc's lazily freed areas: both
- * keep freed slab objects (vmap_area among them) pinning their pages.
+ * after emptying what keeps freed slab objects pinning their pages: vmalloc's
+ * lazily freed areas, its per-node pools of free areas (whose vmap_area
+ * structures stay allocated until a shrinker decays the pools: drop_slab())
+ * and KASAN's quarantine.
  */
 static void slub_hp_shrink_all(void)
 {
 	struct kmem_cache *s;
 
 	vm_unmap_aliases();
+	drop_slab();
 	cpus_read_lock();
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
@@ -1449,6 +1479,63 @@ static void slub_hp_shrink_all(void)
 	}
 	mutex_unlock(&slab_mutex);
 	cpus_read_unlock();
+}
+
+#ifdef CONFIG_SLUB_DEBUG
+/* Prints where up to @max objects of @slab in use were allocated. */
+static unsigned int slub_hp_report_slab(struct kmem_cache *s, struct slab *slab,
+					unsigned int max)
+{
+	unsigned int shown = 0;
+	void *p;
+
+	for_each_object(p, s, slab_address(slab), slab->objects) {
+		struct track *a = get_track(s, p, TRACK_ALLOC);
+
+		if (shown == max)
+			break;
+		if (a->addr && time_after_eq(a->when, get_track(s, p, TRACK_FREE)->when)) {
+			print_track("  in use, allocated", a, jiffies);
+			shown++;
+		}
+	}
+	return shown;
+}
+#endif
+
+/*
+ * Offlining failed with -EBUSY: name what the slab still holds on the node,
+ * with the allocation site of up to three objects of each cache where the
+ * cache records it (slub_debug=U, on under --debug).
+ */
+static void slub_hp_report_pinned(int nid)
+{
+	struct kmem_cache_node *n;
+	struct kmem_cache *s;
+	struct slab *slab;
+	unsigned long flags;
+
+	mutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		unsigned int shown = 0;
+
+		n = get_node(s, nid);
+		if (!n || !node_nr_slabs(n))
+			continue;
+		pr_err("slub_hotplug: %s holds %lu slab(s) on node %d\n", s->name,
+		       node_nr_slabs(n), nid);
+#ifdef CONFIG_SLUB_DEBUG
+		if (!(s->flags & SLAB_STORE_USER))
+			continue;
+		spin_lock_irqsave(&n->list_lock, flags);
+		list_for_each_entry(slab, &n->full, slab_list)
+			shown += slub_hp_report_slab(s, slab, 3 - shown);
+		list_for_each_entry(slab, &n->partial, slab_list)
+			shown += slub_hp_report_slab(s, slab, 3 - shown);
+		spin_unlock_irqrestore(&n->list_lock, flags);
+#endif
+	}
+	mutex_unlock(&slab_mutex);
 }
 
 /**
@@ -1469,21 +1556,25 @@ static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int 
 	unsigned int i;
 	int ret = 0;
 
-	if (online_type == MMOP_OFFLINE)
-		slub_hp_shrink_all();
 	lock_device_hotplug();
 	ctx->armed = true;
 	for (i = 0; i < b->nr && !ret; i++) {
 		/*
 		 * Offline in reverse: what the kernel allocated while
-		 * onlining a block (KASAN's shadow bookkeeping, say) lives
-		 * in the blocks onlined before it.
+		 * onlining a block lives in the blocks onlined before it.
+		 * KASAN's shadow of block n, for one, is vmalloc()ed on
+		 * the node, i.e. in blocks 0..n-1; offlining block n frees
+		 * it, but only into vmalloc's lazy list and KASAN's
+		 * quarantine, so drain both before the next block.
 		 */
 		struct memory_block *mem = online_type == MMOP_OFFLINE ?
 					   b->mem[b->nr - 1 - i] : b->mem[i];
 
 		if (online_type == MMOP_OFFLINE) {
+			slub_hp_shrink_all();
 			ret = device_offline(&mem->dev);
+			if (ret == -EBUSY)
+				slub_hp_report_pinned(b->nid);
 		} else {
 			mem->online_type = online_type;
 			ret = device_online(&mem->dev);
@@ -1502,10 +1593,10 @@ static void slub_hp_put_blocks(void *data)
 	unsigned int i;
 	int ret;
 
-	slub_hp_shrink_all();
 	lock_device_hotplug();
 	for (i = b->nr; i-- > 0;) {
 		if (b->mem[i]->state == MEM_ONLINE) {
+			slub_hp_shrink_all();
 			ret = device_offline(&b->mem[i]->dev);
 			if (ret < 0)
 				pr_err("slub_hotplug: memory%u on node %d stays online: %d\n",
@@ -1963,6 +2054,7 @@ static struct kunit_case slub_hotplug_cases[] = {
 	KUNIT_CASE_PARAM(slub_hotplug_event, slub_hp_event_gen_params),
 	KUNIT_CASE(slub_hotplug_cache_created_in_window),
 	KUNIT_CASE(slub_hotplug_reonline_reuses),
+	KUNIT_CASE(slub_hotplug_destroy_after_offline),
 	KUNIT_CASE_PARAM(slub_hotplug_going_online_fails, slub_hp_fault_gen_params),
 	KUNIT_CASE(slub_hotplug_going_offline_shrinks),
 	KUNIT_CASE_PARAM(slub_hotplug_alloc_node, slub_hp_alloc_gen_params),
@@ -2031,6 +2123,7 @@ SLUB_HP_RUN(5);
  */
 static struct {
 	bool taken;
+	unsigned long jiffies;
 	nodemask_t tracked, barn_tracked, memory, normal;
 	unsigned int nr;
 	struct kmem_cache **caches;
@@ -2045,6 +2138,7 @@ static void slub_hp_take_state(void)
 
 	if (slub_hp_boot_state.taken)
 		return;
+	slub_hp_boot_state.jiffies = jiffies;
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list)
 		nr++;
@@ -2120,8 +2214,149 @@ static void slub_hotplug_state_restored(struct kunit *test)
 			    changed);
 }
 
+#ifdef CONFIG_DEBUG_KMEMLEAK
+#define SLUB_HP_LEAK_REPORT	SZ_128K
+#define SLUB_HP_LEAK_MIN_AGE_MS	6000	/* kmemleak reports objects 5 s old */
+
+/**
+ * slub_hp_kmemleak() - send kmemleak a command and read back its report
+ * @test: the running case
+ * @cmd: what to write to kmemleak's debugfs file ("scan")
+ * @buf: where the report goes, NUL-terminated
+ * @size: size of @buf
+ *
+ * KUnit kernels have no user space to write /sys/kernel/debug/kmemleak,
+ * so the case mounts debugfs internally and does the write and the read
+ * itself, through a user mapping (kunit_vm_mmap()): the file's handlers
+ * take user buffers only. A report longer than @buf is cut short.
+ *
+ * Return: the length of the report, or a negative errno.
+ */
+static ssize_t slub_hp_kmemleak(struct kunit *test, const char *cmd, char *buf, size_t size)
+{
+	struct file_system_type *type = get_fs_type("debugfs");
+	size_t len = strlen(cmd), n = 0;
+	struct vfsmount *mnt;
+	unsigned long ubuf;
+	loff_t pos = 0;
+	struct file *f;
+	ssize_t ret;
+
+	if (!type)
+		return -ENODEV;
+	ubuf = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(ubuf) || !ubuf) {
+		put_filesystem(type);
+		return -ENOMEM;
+	}
+	mnt = kern_mount(type);
+	put_filesystem(type);
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	f = file_open_root_mnt(mnt, "kmemleak", O_RDWR, 0);
+	if (IS_ERR(f)) {
+		ret = PTR_ERR(f);
+		goto out_mnt;
+	}
+	ret = -EFAULT;
+	if (copy_to_user((char __user *)ubuf, cmd, len))
+		goto out_file;
+	ret = vfs_write(f, (const char __user *)ubuf, len, &pos);
+	if (ret < 0)
+		goto out_file;
+	pos = 0;
+	while (n < size - 1) {
+		ret = vfs_read(f, (char __user *)ubuf, size - 1 - n, &pos);
+		if (ret <= 0)
+			break;
+		if (copy_from_user(buf + n, (const char __user *)ubuf, ret)) {
+			ret = -EFAULT;
+			break;
+		}
+		n += ret;
+	}
+	buf[n] = '\0';
+	if (ret >= 0)
+		ret = n;
+out_file:
+	fput(f);
+out_mnt:
+	kern_unmount(mnt);
+	return ret;
+}
+
+/*
+ * Prints one "unreferenced object" entry of kmemleak's report if the object
+ * was allocated after the suites began; returns whether it was.
+ */
+static bool slub_hp_report_leak(char *entry)
+{
+	const char *when = strstr(entry, "jiffies ");
+	unsigned long allocated;
+	char *line;
+
+	if (!when || sscanf(when, "jiffies %lu", &allocated) != 1 ||
+	    time_before(allocated, slub_hp_boot_state.jiffies))
+		return false;
+	while ((line = strsep(&entry, "\n")))
+		if (*line)
+			pr_err("%s\n", line);
+	return true;
+}
+
+/*
+ * Nothing allocated while the suites ran is left unreferenced: after the
+ * last case, and once every object is old enough for kmemleak to judge, a
+ * scan reports no object allocated after the first suite began. Objects
+ * from the boot are not the suite's and are ignored; the ones that count
+ * are printed in full, so that the runner quotes them.
+ */
+static void slub_hotplug_no_new_leaks(struct kunit *test)
+{
+	unsigned int leaks = 0, reported = 0;
+	char *buf, *entry, *next;
+	ssize_t len;
+
+	KUNIT_ASSERT_TRUE_MSG(test, slub_hp_boot_state.taken,
+			      "no start time recorded before the suites");
+	buf = kunit_kzalloc(test, SLUB_HP_LEAK_REPORT, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	msleep(SLUB_HP_LEAK_MIN_AGE_MS);
+	/*
+	 * kmemleak holds back an object whose contents changed since the
+	 * previous scan, and its first scan of an object always sees a change:
+	 * the report of the second scan is the one that counts.
+	 */
+	len = slub_hp_kmemleak(test, "scan", buf, SLUB_HP_LEAK_REPORT);
+	KUNIT_ASSERT_GE_MSG(test, len, 0, "kmemleak scan failed");
+	len = slub_hp_kmemleak(test, "scan", buf, SLUB_HP_LEAK_REPORT);
+	KUNIT_ASSERT_GE_MSG(test, len, 0, "kmemleak scan failed");
+	KUNIT_EXPECT_LT_MSG(test, len, SLUB_HP_LEAK_REPORT - 1, "kmemleak report cut short");
+
+	for (entry = strstr(buf, "unreferenced object"); entry; entry = next) {
+		next = strstr(entry + 1, "unreferenced object");
+		if (next)
+			next[-1] = '\0';
+		leaks += slub_hp_report_leak(entry);
+		reported++;
+	}
+	kunit_info(test, "kmemleak: %u unreferenced object(s), %u allocated during the suites\n",
+		   reported, leaks);
+	KUNIT_EXPECT_EQ_MSG(test, leaks, 0,
+			    "kmemleak: %u object(s) allocated during the suites leaked (above)",
+			    leaks);
+}
+#else
+static void slub_hotplug_no_new_leaks(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_DEBUG_KMEMLEAK (tools/slub-kunit run --debug)");
+}
+#endif
+
 static struct kunit_case slub_hotplug_restored_cases[] = {
 	KUNIT_CASE(slub_hotplug_state_restored),
+	KUNIT_CASE_SLOW(slub_hotplug_no_new_leaks),
 	{}
 };
 
