@@ -2183,6 +2183,8 @@ static void slub_hotplug_state_restored(struct kunit *test)
 
 	KUNIT_ASSERT_TRUE_MSG(test, slub_hp_boot_state.taken,
 			      "no state recorded before the suites");
+	kunit_info(test, "slub_hotplug: suites ran for %u ms\n",
+		   jiffies_to_msecs(jiffies - slub_hp_boot_state.jiffies));
 	for_each_node(nid)
 		if (slub_hp_barn_tracked(nid))
 			node_set(nid, barn_tracked);

@@ -50,6 +50,7 @@ class RunRequest:
 	kconfig_add: List[str] = field(default_factory=list)
 	kernel_args: List[str] = field(default_factory=list)
 	debug: bool = False
+	build_dir: Optional[str] = None
 
 
 @dataclass
@@ -97,6 +98,15 @@ def check_cache(cache: str) -> None:
 				'a kernel tree and its build need about 3 GiB', EXIT_SETUP)
 
 
+def check_build_dir(path: str) -> None:
+	try:
+		os.makedirs(path, exist_ok=True)
+	except OSError as e:
+		raise UserError(f'--build-dir {path}: {e.strerror}', EXIT_SETUP)
+	if not os.access(path, os.W_OK):
+		raise UserError(f'--build-dir {path} is not writable', EXIT_SETUP)
+
+
 def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
 	host.ensure_packages([req.arch])
 	src = source.get_source(req.kernel, req.cache, stages)
@@ -109,8 +119,10 @@ def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
 def make_build(req: RunRequest, src: source.Source, work: str) -> Build:
 	suffix = '-debug' if req.debug else ''
 	kconfig = list(req.kconfig_add) + (DEBUG_KCONFIG[req.arch] if req.debug else [])
+	build_dir = req.build_dir or os.path.join(req.cache, 'build',
+						  f'{src.key}-{req.arch}{suffix}')
 	return Build(tree=work, arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
-		     build_dir=os.path.join(req.cache, 'build', f'{src.key}-{req.arch}{suffix}'),
+		     build_dir=os.path.abspath(build_dir),
 		     kconfig_add=kconfig, timeout=900 if req.debug else 300)
 
 
@@ -161,6 +173,8 @@ def run_suite(req: RunRequest) -> RunResult:
 		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', EXIT_USAGE)
 	for patch in req.patches:
 		tree.check_patch(patch)
+	if req.build_dir:
+		check_build_dir(req.build_dir)
 	stages = Stages()
 	src, work = prepare_tree_locked(req, stages)
 	policy = req.policy or source.default_policy(src.generation)
@@ -218,6 +232,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 	p.add_argument('--cache', default=default_cache(),
 		       help='cache for sources, trees and builds (default: %(default)s)')
 	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	p.add_argument('--build-dir', metavar='DIR',
+		       help='build directory (default: one per kernel, arch and --debug '
+		       'in the cache)')
 	p.add_argument('--repeat', type=int, default=1, choices=range(1, 6), metavar='N',
 		       help='run the suites N times (1-5) in one boot; results must not differ '
 		       'and the last suite checks the state is restored')
@@ -235,6 +252,7 @@ def request_from(args: argparse.Namespace) -> RunRequest:
 	return RunRequest(kernel=args.kernel, arch=args.arch, patches=args.patch,
 			  policy=args.policy, json_path=args.json_path, cache=args.cache,
 			  jobs=args.jobs, junit_path=args.junit_path, debug=args.debug,
+			  build_dir=args.build_dir,
 			  kconfig_add=[f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={args.repeat}']
 			  if getattr(args, 'repeat', 1) > 1 else [])
 
@@ -309,6 +327,12 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 	return mutate.main(request_from(args), args.only)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+	from slub_kunit import bench
+	req = RunRequest(kernel=args.kernel, arch=args.arch, cache=args.cache, jobs=args.jobs)
+	return bench.main(req, cold=not args.warm_only, stock=not args.no_stock)
+
+
 def parser() -> argparse.ArgumentParser:
 	p = argparse.ArgumentParser(
 		prog='slub-kunit',
@@ -347,6 +371,19 @@ def parser() -> argparse.ArgumentParser:
 	mut_p.add_argument('--only', action='append', metavar='NAME',
 			   help='run only this mutant; repeatable')
 	mut_p.set_defaults(func=cmd_mutate)
+
+	bench_p = sub.add_parser('bench', help='time-to-verdict of the runner against the '
+				 'tree\'s kunit.py by hand, cold and warm')
+	bench_p.add_argument('--kernel', default='6.12',
+			     help='6.12 (default), 7, 7.N, or a kernel tree path')
+	bench_p.add_argument('--arch', default='x86_64', choices=ARCHES)
+	bench_p.add_argument('--cache', default=default_cache())
+	bench_p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	bench_p.add_argument('--warm-only', action='store_true',
+			     help='skip the cold builds (reuse the bench\'s build directories)')
+	bench_p.add_argument('--no-stock', action='store_true',
+			     help='skip stock kunit.py on the kernel\'s own slub_kunit suite')
+	bench_p.set_defaults(func=cmd_bench)
 	return p
 
 

@@ -5,6 +5,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,8 @@ class Build:
 	def env(self) -> Dict[str, str]:
 		env = dict(os.environ)
 		env['PYTHONDONTWRITEBYTECODE'] = '1'
-		env['CCACHE_DIR'] = os.path.join(self.cache_dir, 'ccache')
+		env['CCACHE_DIR'] = (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
+				     os.path.join(self.cache_dir, 'ccache'))
 		env.setdefault('CCACHE_MAXSIZE', '8G')
 		env.setdefault('CCACHE_BASEDIR', self.cache_dir)
 		if self.arch == 'x86_64':
@@ -103,6 +105,12 @@ class Build:
 				return f.read()
 		except OSError:
 			return ''
+
+
+def suite_run_time(log: str) -> Optional[float]:
+	"""Seconds the suites took inside the kernel, as slub_hotplug_restored says."""
+	m = re.search(r'slub_hotplug: suites ran for (\d+) ms', log)
+	return int(m.group(1)) / 1000 if m else None
 
 
 def load_json(path: str) -> Optional[Dict[str, Any]]:

@@ -80,6 +80,12 @@ class CliInputTest(unittest.TestCase):
 		self.assertEqual(got, EXIT_SETUP, err)
 		self.assertEqual(len(err.strip().splitlines()), 1)
 
+	def test_unwritable_build_dir(self):
+		target = os.path.join(self.tmp, 'file')
+		open(target, 'w').close()
+		self.assertOneLineError(['run', '--build-dir', os.path.join(target, 'sub')],
+					EXIT_SETUP, '--build-dir')
+
 	def test_ctrl_c(self):
 		with mock.patch.object(cli, 'run_suite', side_effect=KeyboardInterrupt):
 			got, err, _ = run_cli(['run', '--cache', self.cache])
