@@ -20,13 +20,11 @@ from slub_kunit.kunit_tool import ARCHES, Build, load_json
 
 POLICIES = ('normal', 'memory')
 
-# --debug: the kernel checkers a regression suite must run clean under.
-DEBUG_KCONFIG = {
-	'x86_64': ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y',
-		   'CONFIG_DEBUG_VM=y', 'CONFIG_SLUB_DEBUG_ON=y', 'CONFIG_DEBUG_KMEMLEAK=y'],
-	'um': ['CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y', 'CONFIG_DEBUG_VM=y',
-	       'CONFIG_SLUB_DEBUG_ON=y'],
-}
+# --debug: the kernel checkers a regression suite must run clean under, on
+# both arches (UML has KASAN and kmemleak on x86_64 hosts).
+DEBUG_KCONFIG_ALL = ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y',
+		     'CONFIG_DEBUG_VM=y', 'CONFIG_SLUB_DEBUG_ON=y', 'CONFIG_DEBUG_KMEMLEAK=y']
+DEBUG_KCONFIG = {'x86_64': DEBUG_KCONFIG_ALL, 'um': DEBUG_KCONFIG_ALL}
 
 
 def default_cache() -> str:
