@@ -1538,6 +1538,50 @@ static void slub_hp_report_pinned(int nid)
 	mutex_unlock(&slab_mutex);
 }
 
+#define SLUB_HP_OFFLINE_TIMEOUT	(30 * HZ)
+
+struct slub_hp_watchdog {
+	struct delayed_work work;
+	struct task_struct *task;
+};
+
+static void slub_hp_watchdog_fire(struct work_struct *work)
+{
+	struct slub_hp_watchdog *wd = container_of(to_delayed_work(work),
+						   struct slub_hp_watchdog, work);
+
+	send_sig(SIGINT, wd->task, 1);
+}
+
+/*
+ * Offline one block after draining what keeps freed objects pinning pages.
+ * offline_pages() retries migration for as long as no signal is pending,
+ * which for a kernel thread is forever: a watchdog signals the case after
+ * SLUB_HP_OFFLINE_TIMEOUT, so that a page that never migrates fails the
+ * case (-EINTR) instead of hanging the run.
+ */
+static int slub_hp_offline_block(struct memory_block *mem, int nid)
+{
+	struct slub_hp_watchdog wd = { .task = current };
+	int ret;
+
+	slub_hp_shrink_all();
+	allow_signal(SIGINT);
+	INIT_DELAYED_WORK_ONSTACK(&wd.work, slub_hp_watchdog_fire);
+	schedule_delayed_work(&wd.work, SLUB_HP_OFFLINE_TIMEOUT);
+	ret = device_offline(&mem->dev);
+	cancel_delayed_work_sync(&wd.work);
+	destroy_delayed_work_on_stack(&wd.work);
+	flush_signals(current);
+	disallow_signal(SIGINT);
+	if (ret == -EINTR)
+		pr_err("slub_hotplug: offlining memory%u did not finish in %d s\n",
+		       mem->dev.id, SLUB_HP_OFFLINE_TIMEOUT / HZ);
+	if (ret == -EINTR || ret == -EBUSY)
+		slub_hp_report_pinned(nid);
+	return ret;
+}
+
 /**
  * slub_hp_set_blocks() - online or offline every block through the core
  * @test: the running case
@@ -1564,17 +1608,14 @@ static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int 
 		 * onlining a block lives in the blocks onlined before it.
 		 * KASAN's shadow of block n, for one, is vmalloc()ed on
 		 * the node, i.e. in blocks 0..n-1; offlining block n frees
-		 * it, but only into vmalloc's lazy list and KASAN's
-		 * quarantine, so drain both before the next block.
+		 * it, but only into vmalloc's lazy list and pools and
+		 * KASAN's quarantine: slub_hp_offline_block() drains them.
 		 */
 		struct memory_block *mem = online_type == MMOP_OFFLINE ?
 					   b->mem[b->nr - 1 - i] : b->mem[i];
 
 		if (online_type == MMOP_OFFLINE) {
-			slub_hp_shrink_all();
-			ret = device_offline(&mem->dev);
-			if (ret == -EBUSY)
-				slub_hp_report_pinned(b->nid);
+			ret = slub_hp_offline_block(mem, b->nid);
 		} else {
 			mem->online_type = online_type;
 			ret = device_online(&mem->dev);
@@ -1596,8 +1637,7 @@ static void slub_hp_put_blocks(void *data)
 	lock_device_hotplug();
 	for (i = b->nr; i-- > 0;) {
 		if (b->mem[i]->state == MEM_ONLINE) {
-			slub_hp_shrink_all();
-			ret = device_offline(&b->mem[i]->dev);
+			ret = slub_hp_offline_block(b->mem[i], b->nid);
 			if (ret < 0)
 				pr_err("slub_hotplug: memory%u on node %d stays online: %d\n",
 				       b->mem[i]->dev.id, b->nid, ret);
