@@ -30,20 +30,23 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/compaction.h>
+#include <linux/completion.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
 #include <linux/kasan.h>
+#include <linux/kthread.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/moduleparam.h>
-#include <linux/mount.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
 #include <linux/node.h>
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
 #include <linux/swap.h>
 #include <linux/vmalloc.h>
 
@@ -1108,6 +1111,30 @@ static void slub_hotplug_destroy_after_offline(struct kunit *test)
 }
 
 /*
+ * Likewise for the structures a failed going-online leaves behind (I3): the
+ * caches served before the failure keep a structure for a node that stays
+ * untracked, under either policy, and destroying such a cache frees it.
+ */
+static void slub_hotplug_destroy_after_failed_online(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
+	unsigned int nodes, barns, caches;
+	struct kmem_cache *s;
+
+	/* New caches go first in slab_caches: fail at the last cache. */
+	s = slub_hp_create_cache(test, "slub_hp_doomed", 96);
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, caches);
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, t), notifier_from_errno(-ENOMEM));
+	KUNIT_ASSERT_FALSE(test, slub_hp_tracked(w.nid));
+	KUNIT_ASSERT_NOT_NULL_MSG(test, get_node(s, w.nid),
+				  "the new cache was not served before the failure");
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+}
+
+/*
  * I2: online, offline, online again. The structures made by the first online
  * survive the offline and are the ones used after the second online, which
  * allocates nothing.
@@ -2095,6 +2122,7 @@ static struct kunit_case slub_hotplug_cases[] = {
 	KUNIT_CASE(slub_hotplug_cache_created_in_window),
 	KUNIT_CASE(slub_hotplug_reonline_reuses),
 	KUNIT_CASE(slub_hotplug_destroy_after_offline),
+	KUNIT_CASE(slub_hotplug_destroy_after_failed_online),
 	KUNIT_CASE_PARAM(slub_hotplug_going_online_fails, slub_hp_fault_gen_params),
 	KUNIT_CASE(slub_hotplug_going_offline_shrinks),
 	KUNIT_CASE_PARAM(slub_hotplug_alloc_node, slub_hp_alloc_gen_params),
@@ -2261,37 +2289,34 @@ static void slub_hotplug_state_restored(struct kunit *test)
 #define SLUB_HP_LEAK_MIN_AGE_MS	6000	/* kmemleak reports objects 5 s old */
 
 /**
- * slub_hp_kmemleak() - send kmemleak a command and read back its report
- * @test: the running case
- * @cmd: what to write to kmemleak's debugfs file ("scan")
+ * struct slub_hp_kmemleak_io - one conversation with kmemleak
+ * @scans: how many times to write "scan" before reading the report
  * @buf: where the report goes, NUL-terminated
  * @size: size of @buf
- *
- * KUnit kernels have no user space to write /sys/kernel/debug/kmemleak,
- * so the case mounts debugfs internally and does the write and the read
- * itself, through a user mapping (kunit_vm_mmap()): the file's handlers
- * take user buffers only. A report longer than @buf is cut short.
- *
- * Return: the length of the report, or a negative errno.
+ * @ret: the length of the report, or a negative errno
+ * @done: completed when @ret is set
  */
-static ssize_t slub_hp_kmemleak(struct kunit *test, const char *cmd, char *buf, size_t size)
+struct slub_hp_kmemleak_io {
+	unsigned int scans;
+	char *buf;
+	size_t size;
+	ssize_t ret;
+	struct completion done;
+};
+
+/* Scans and reads the report through user buffer @ubuf of @io->size bytes. */
+static ssize_t slub_hp_kmemleak_rw(struct slub_hp_kmemleak_io *io, unsigned long ubuf)
 {
 	struct file_system_type *type = get_fs_type("debugfs");
-	size_t len = strlen(cmd), n = 0;
 	struct vfsmount *mnt;
-	unsigned long ubuf;
-	loff_t pos = 0;
+	unsigned int i;
+	size_t n = 0;
 	struct file *f;
+	loff_t pos;
 	ssize_t ret;
 
 	if (!type)
 		return -ENODEV;
-	ubuf = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	if (IS_ERR_VALUE(ubuf) || !ubuf) {
-		put_filesystem(type);
-		return -ENOMEM;
-	}
 	mnt = kern_mount(type);
 	put_filesystem(type);
 	if (IS_ERR(mnt))
@@ -2302,23 +2327,26 @@ static ssize_t slub_hp_kmemleak(struct kunit *test, const char *cmd, char *buf, 
 		goto out_mnt;
 	}
 	ret = -EFAULT;
-	if (copy_to_user((char __user *)ubuf, cmd, len))
+	if (copy_to_user((char __user *)ubuf, "scan", 4))
 		goto out_file;
-	ret = vfs_write(f, (const char __user *)ubuf, len, &pos);
-	if (ret < 0)
-		goto out_file;
+	for (i = 0; i < io->scans; i++) {
+		pos = 0;
+		ret = vfs_write(f, (const char __user *)ubuf, 4, &pos);
+		if (ret < 0)
+			goto out_file;
+	}
 	pos = 0;
-	while (n < size - 1) {
-		ret = vfs_read(f, (char __user *)ubuf, size - 1 - n, &pos);
+	while (n < io->size - 1) {
+		ret = vfs_read(f, (char __user *)ubuf, io->size - 1 - n, &pos);
 		if (ret <= 0)
 			break;
-		if (copy_from_user(buf + n, (const char __user *)ubuf, ret)) {
+		if (copy_from_user(io->buf + n, (const char __user *)ubuf, ret)) {
 			ret = -EFAULT;
 			break;
 		}
 		n += ret;
 	}
-	buf[n] = '\0';
+	io->buf[n] = '\0';
 	if (ret >= 0)
 		ret = n;
 out_file:
@@ -2326,6 +2354,63 @@ out_file:
 out_mnt:
 	kern_unmount(mnt);
 	return ret;
+}
+
+/*
+ * The conversation runs in a thread of its own, with an mm of its own that
+ * it also tears down. Not in the case's thread: an mm attached there is torn
+ * down when the thread exits, after the case, and the slab frees of that
+ * teardown go through should_failslab()'s static stub, which looks up
+ * current->kunit_test, a test that no longer exists by then.
+ */
+static int slub_hp_kmemleak_thread(void *data)
+{
+	struct slub_hp_kmemleak_io *io = data;
+	struct mm_struct *mm = mm_alloc();
+	unsigned long ubuf;
+
+	io->ret = -ENOMEM;
+	if (!mm)
+		goto out;
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+	kthread_use_mm(mm);
+	ubuf = vm_mmap(NULL, 0, io->size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (!IS_ERR_VALUE(ubuf)) {
+		io->ret = slub_hp_kmemleak_rw(io, ubuf);
+		vm_munmap(ubuf, io->size);
+	}
+	kthread_unuse_mm(mm);
+	mmput(mm);
+out:
+	complete(&io->done);
+	return 0;
+}
+
+/**
+ * slub_hp_kmemleak() - have kmemleak scan, then read its report
+ * @scans: how many scans
+ * @buf: where the report goes, NUL-terminated
+ * @size: size of @buf
+ *
+ * KUnit kernels have no user space to write /sys/kernel/debug/kmemleak, so
+ * a helper thread mounts debugfs internally and writes and reads the file
+ * itself, through a user mapping: the file's handlers take user buffers
+ * only. A report longer than @buf is cut short.
+ *
+ * Return: the length of the report, or a negative errno.
+ */
+static ssize_t slub_hp_kmemleak(unsigned int scans, char *buf, size_t size)
+{
+	struct slub_hp_kmemleak_io io = { .scans = scans, .buf = buf, .size = size };
+	struct task_struct *t;
+
+	init_completion(&io.done);
+	t = kthread_run(slub_hp_kmemleak_thread, &io, "slub_hp_kmemleak");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	wait_for_completion(&io.done);
+	return io.ret;
 }
 
 /*
@@ -2368,11 +2453,9 @@ static void slub_hotplug_no_new_leaks(struct kunit *test)
 	/*
 	 * kmemleak holds back an object whose contents changed since the
 	 * previous scan, and its first scan of an object always sees a change:
-	 * the report of the second scan is the one that counts.
+	 * the report after the second scan is the one that counts.
 	 */
-	len = slub_hp_kmemleak(test, "scan", buf, SLUB_HP_LEAK_REPORT);
-	KUNIT_ASSERT_GE_MSG(test, len, 0, "kmemleak scan failed");
-	len = slub_hp_kmemleak(test, "scan", buf, SLUB_HP_LEAK_REPORT);
+	len = slub_hp_kmemleak(2, buf, SLUB_HP_LEAK_REPORT);
 	KUNIT_ASSERT_GE_MSG(test, len, 0, "kmemleak scan failed");
 	KUNIT_EXPECT_LT_MSG(test, len, SLUB_HP_LEAK_REPORT - 1, "kmemleak report cut short");
 
