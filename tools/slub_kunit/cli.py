@@ -85,27 +85,23 @@ class CacheLock:
 		os.close(self.fd)
 
 
-def check_cache(cache: str) -> None:
+def writable_dir(path: str, what: str) -> None:
+	"""Creates path if needed; one line and exit 3 if it cannot be written."""
 	try:
-		os.makedirs(cache, exist_ok=True)
+		os.makedirs(path, exist_ok=True)
 	except OSError as e:
-		raise UserError(f'cache directory {cache}: {e.strerror}', EXIT_SETUP)
-	if not os.access(cache, os.W_OK):
-		raise UserError(f'cache directory {cache} is not writable', EXIT_SETUP)
+		raise UserError(f'{what} {path}: {e.strerror}', EXIT_SETUP)
+	if not os.access(path, os.W_OK):
+		raise UserError(f'{what} {path} is not writable', EXIT_SETUP)
+
+
+def check_cache(cache: str) -> None:
+	writable_dir(cache, 'cache directory')
 	st = os.statvfs(cache)
 	free = st.f_bavail * st.f_frsize
 	if free < 3 << 30:
 		raise UserError(f'cache directory {cache} has {free >> 20} MiB free; '
 				'a kernel tree and its build need about 3 GiB', EXIT_SETUP)
-
-
-def check_build_dir(path: str) -> None:
-	try:
-		os.makedirs(path, exist_ok=True)
-	except OSError as e:
-		raise UserError(f'--build-dir {path}: {e.strerror}', EXIT_SETUP)
-	if not os.access(path, os.W_OK):
-		raise UserError(f'--build-dir {path} is not writable', EXIT_SETUP)
 
 
 def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
@@ -175,7 +171,7 @@ def run_suite(req: RunRequest) -> RunResult:
 	for patch in req.patches:
 		tree.check_patch(patch)
 	if req.build_dir:
-		check_build_dir(req.build_dir)
+		writable_dir(req.build_dir, '--build-dir')
 	stages = Stages()
 	src, work = prepare_tree_locked(req, stages)
 	policy = req.policy or source.default_policy(src.generation)
