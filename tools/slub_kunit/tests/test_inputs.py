@@ -123,6 +123,13 @@ class HostTest(unittest.TestCase):
 				      '-accel', 'hvf', '-accel', 'tcg'], capture_output=True, text=True,
 				     env={k: v for k, v in os.environ.items() if k != 'SLUB_KUNIT_KVM'})
 		self.assertEqual(out.stdout.split(), ['-m', '1', '-accel', 'tcg'])
+		# A runner started with the front already first in PATH (bench)
+		# still finds the real QEMU, not the front.
+		path = front + os.pathsep + real_dir + os.pathsep + os.environ['PATH']
+		with mock.patch.dict(os.environ, {'PATH': path}):
+			host.qemu_front(front, qemu='fake-qemu')
+		with open(os.path.join(front, 'fake-qemu')) as f:
+			self.assertIn(repr(fake), f.read())
 
 
 class FakeApt(source.Apt):
