@@ -1539,12 +1539,14 @@ static void slub_hp_report_pinned(int nid)
 {
 	struct kmem_cache_node *n;
 	struct kmem_cache *s;
-	struct slab *slab;
-	unsigned long flags;
 
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
+#ifdef CONFIG_SLUB_DEBUG
 		unsigned int shown = 0;
+		unsigned long flags;
+		struct slab *slab;
+#endif
 
 		n = get_node(s, nid);
 		if (!n || !node_nr_slabs(n))
