@@ -89,8 +89,7 @@ class Build:
 		"""
 		if os.path.exists(os.path.join(self.build_dir, 'vmlinux')):
 			return True
-		ccache = self.env()['CCACHE_DIR']
-		return any(os.path.isdir(os.path.join(ccache, c)) for c in '0123456789abcdef')
+		return ccache_has_results(self.env()['CCACHE_DIR'])
 
 	def build(self) -> None:
 		args = ['--kunitconfig', self.kunitconfig, '--jobs', str(self.jobs)]
@@ -124,6 +123,23 @@ class Build:
 				return f.read()
 		except OSError:
 			return ''
+
+
+def ccache_has_results(ccache: str) -> bool:
+	"""Whether a ccache directory holds any compile result.
+
+	Results live two levels down (0/a/...R); the first level also gets
+	'stats' files from the uncacheable compiler probes of 'make olddefconfig'.
+	"""
+	for top in '0123456789abcdef':
+		try:
+			with os.scandir(os.path.join(ccache, top)) as subs:
+				for sub in subs:
+					if sub.is_dir() and os.listdir(sub.path):
+						return True
+		except OSError:
+			continue
+	return False
 
 
 def suite_run_time(log: str) -> Optional[float]:

@@ -45,3 +45,20 @@ class BenchTableTest(unittest.TestCase):
 			self.assertEqual(bench.stock_suite(tmp), 'lib/tests/slub_kunit.c')
 		finally:
 			shutil.rmtree(tmp)
+
+
+class CcacheTest(unittest.TestCase):
+
+	def test_probes_are_not_results(self):
+		from slub_kunit.kunit_tool import ccache_has_results
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		try:
+			self.assertFalse(ccache_has_results(os.path.join(tmp, 'none')))
+			os.makedirs(os.path.join(tmp, '3'))
+			open(os.path.join(tmp, '3', 'stats'), 'w').close()
+			self.assertFalse(ccache_has_results(tmp))
+			os.makedirs(os.path.join(tmp, '3', 'a'))
+			open(os.path.join(tmp, '3', 'a', 'x0R'), 'w').close()
+			self.assertTrue(ccache_has_results(tmp))
+		finally:
+			shutil.rmtree(tmp)
