@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from slub_kunit.cli import RunRequest, make_build, prepare_tree_locked
+from slub_kunit.cli import CacheLock, RunRequest, make_build, prepare_tree_locked
 from slub_kunit.common import (EXIT_OK, EXIT_TESTS_FAILED, REPO, Stages,
 			       log)
 from slub_kunit.kunit_tool import QEMU_CONFIG, suite_run_time
@@ -67,7 +67,8 @@ def touch(path: str) -> None:
 
 
 def fresh(path: str) -> str:
-	shutil.rmtree(path, ignore_errors=True)
+	if os.path.exists(path):
+		shutil.rmtree(path)
 	os.makedirs(path)
 	return path
 
@@ -130,7 +131,23 @@ def main(req: RunRequest, cold: bool, stock: bool) -> int:
 		('runner-build', 'runner-ccache', 'hand-build', 'stock-build')}
 	label = f'{src.label}, {req.arch}, {req.jobs} jobs, {os.cpu_count()} CPUs'
 	log(f'bench: {label}; builds in {root}')
+	# Timings mean nothing while another bench builds beside this one.
+	with CacheLock(req.cache, f'bench-{src.key}-{req.arch}'):
+		rows = measure(req, work, env, dirs, logs, cold, stock)
+	print()
+	print(table(rows, label))
+	print()
+	for line in verdicts(rows):
+		print(line)
+	runs = [t for row in rows for t in (row.cold, row.warm) if t]
+	failed = sum(1 for t in runs if not t.ok)
+	print(f'{len(runs) - failed} passed, {failed} failed, 0 skipped')
+	return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
 
+
+def measure(req: RunRequest, work: str, env: Dict[str, str], dirs: Dict[str, str],
+	    logs: str, cold: bool, stock: bool) -> List[Row]:
+	"""Runs every timed build and boot, in order; returns the table's rows."""
 	runner_env = dict(env, SLUB_KUNIT_CCACHE_DIR=dirs['runner-ccache'])
 	runner_cmd = [sys.executable, os.path.join(REPO, 'tools', 'slub-kunit'), 'run',
 		      '--kernel', req.kernel, '--arch', req.arch, '--cache', req.cache,
@@ -171,13 +188,4 @@ def main(req: RunRequest, cold: bool, stock: bool) -> int:
 			row.warm = timed('stock-warm', stock_cmd, work, env, logs,
 					 dirs['stock-build'])
 		rows.append(row)
-
-	print()
-	print(table(rows, label))
-	print()
-	for line in verdicts(rows):
-		print(line)
-	runs = [t for row in rows for t in (row.cold, row.warm) if t]
-	failed = sum(1 for t in runs if not t.ok)
-	print(f'{len(runs) - failed} passed, {failed} failed, 0 skipped')
-	return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+	return rows
