@@ -31,11 +31,14 @@ class Build:
 	kconfig_add: List[str] = field(default_factory=list)
 	timeout: int = 300
 
+	def ccache_dir(self) -> str:
+		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
+			os.path.join(self.cache_dir, 'ccache'))
+
 	def env(self) -> Dict[str, str]:
 		env = dict(os.environ)
 		env['PYTHONDONTWRITEBYTECODE'] = '1'
-		env['CCACHE_DIR'] = (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
-				     os.path.join(self.cache_dir, 'ccache'))
+		env['CCACHE_DIR'] = self.ccache_dir()
 		env.setdefault('CCACHE_MAXSIZE', '8G')
 		env.setdefault('CCACHE_BASEDIR', self.cache_dir)
 		if self.arch == 'x86_64':
@@ -89,7 +92,7 @@ class Build:
 		"""
 		if os.path.exists(os.path.join(self.build_dir, 'vmlinux')):
 			return True
-		return ccache_has_results(self.env()['CCACHE_DIR'])
+		return ccache_has_results(self.ccache_dir())
 
 	def build(self) -> None:
 		args = ['--kunitconfig', self.kunitconfig, '--jobs', str(self.jobs)]
