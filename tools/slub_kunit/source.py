@@ -91,6 +91,7 @@ class Apt:
 		self.lists = os.path.join(self.root, 'lists')
 		self.archives = os.path.join(self.root, 'cache')
 		self.status = os.path.join(self.root, 'status')
+		self.resolved = os.path.join(self.root, 'resolved')
 
 	def options(self) -> List[str]:
 		return ['-o', 'Dir::Etc::sourcelist=/dev/null',
@@ -131,6 +132,39 @@ class Apt:
 			raise UserError('no Debian package index reachable'
 					f'{": " + err[0].strip() if err else ""}', EXIT_SETUP)
 		open(stamp, 'w').close()
+		self.forget()
+
+	# Each apt-cache call reads the three suites' lists again (about 2 s
+	# here); what a version spec resolved to is kept until the next update.
+
+	def remembered(self, spec: str) -> Optional[Tuple[str, str]]:
+		"""The (package, version) spec resolved to since the last update."""
+		try:
+			with open(self.resolved) as f:
+				for line in f:
+					fields = line.split()
+					if len(fields) == 3 and fields[0] == spec:
+						return fields[1], fields[2]
+		except OSError:
+			pass
+		return None
+
+	def remember(self, spec: str, package: str, version: str) -> None:
+		tmp = self.resolved + '.tmp'
+		try:
+			with open(self.resolved) as f:
+				kept = [l for l in f if l.split()[:1] != [spec]]
+		except OSError:
+			kept = []
+		with open(tmp, 'w') as f:
+			f.writelines(kept + [f'{spec} {package} {version}\n'])
+		os.replace(tmp, self.resolved)
+
+	def forget(self) -> None:
+		try:
+			os.unlink(self.resolved)
+		except FileNotFoundError:
+			pass
 
 	def packages(self, pattern: str) -> List[str]:
 		res = run(['apt-cache'] + self.options() + ['pkgnames', 'linux-source-'],
@@ -187,6 +221,18 @@ def resolve_package(apt: Apt, spec: str) -> str:
 	return max(found, key=_version_key)
 
 
+def resolve(apt: Apt, spec: str) -> Tuple[str, str]:
+	"""Package and version for spec, from memory while the lists are unchanged."""
+	known = apt.remembered(spec)
+	if known:
+		return known
+	package = resolve_package(apt, spec)
+	version = apt.candidate(package)
+	assert version
+	apt.remember(spec, package, version)
+	return package, version
+
+
 def _unpack(deb: str, package: str, dest: str) -> None:
 	"""dpkg-deb | tar -xO the source tarball | xz -d | tar -x into dest."""
 	tmp = dest + '.partial'
@@ -229,9 +275,7 @@ def debian_source(spec: str, cache_dir: str, stages) -> Source:
 	apt = Apt(cache_dir)
 	with stages.stage('download'):
 		apt.update()
-		package = resolve_package(apt, spec)
-		version = apt.candidate(package)
-		assert version
+		package, version = resolve(apt, spec)
 		src_dir = os.path.join(cache_dir, 'src', f'{package}_{version}')
 		if not os.path.isdir(src_dir):
 			deb = apt.download(package, version, os.path.join(cache_dir, 'debs'))

@@ -162,6 +162,19 @@ class SourceTest(unittest.TestCase):
 		self.assertEqual(ctx.exception.code, EXIT_SETUP)
 		self.assertIn('linux-source-7.*', str(ctx.exception))
 
+	def test_resolution_remembered_until_update(self):
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, tmp)
+		apt = FakeApt(['linux-source-7.2'], {'linux-source-7.2': '7.2.1-1'})
+		source.Apt.__init__(apt, tmp)
+		os.makedirs(apt.root)
+		self.assertEqual(source.resolve(apt, '7'), ('linux-source-7.2', '7.2.1-1'))
+		apt.names, apt.candidates = [], {}
+		self.assertEqual(source.resolve(apt, '7'), ('linux-source-7.2', '7.2.1-1'))
+		apt.forget()
+		with self.assertRaises(UserError):
+			source.resolve(apt, '7')
+
 	def test_apt_update_unreachable(self):
 		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
 		self.addCleanup(shutil.rmtree, tmp)
