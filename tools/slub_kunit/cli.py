@@ -108,8 +108,10 @@ def prepare_tree(req: RunRequest, stages: Stages) -> Tuple[source.Source, str]:
 	host.ensure_packages([req.arch])
 	src = source.get_source(req.kernel, req.cache, stages)
 	with stages.stage('prepare'):
+		# A Debian tree in the cache never changes: refresh its work
+		# tree in place. A user's tree may have: copy it anew.
 		work = tree.prepare(src.path, src.label, os.path.join(req.cache, 'work'),
-				    src.key, req.patches)
+				    src.key, req.patches, reuse=src.package is not None)
 	return src, work
 
 

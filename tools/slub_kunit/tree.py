@@ -2,9 +2,13 @@
 #
 # The work tree: a hard-link copy of a pristine tree with the suite overlaid
 # and the patches applied. Every file that is written is first unlinked, so
-# the pristine tree (which may be the user's own) is never changed. The work
-# tree is rebuilt from the pristine one on every run; files whose content did
-# not change keep their old mtime, so make rebuilds only what did change.
+# the pristine tree (which may be the user's own) is never changed. A user's
+# tree is copied again on every run (it may have changed since); over a
+# Debian tree, which never changes, the work tree is refreshed in place: the
+# files the last run changed (its manifest) get their pristine links back,
+# then the suite and patches are applied again. Either way, files whose
+# content did not change keep their old mtime, so make rebuilds only what
+# did change.
 
 import hashlib
 import os
@@ -17,6 +21,8 @@ from slub_kunit.common import EXIT_PATCH, EXIT_SETUP, REPO, UserError, run
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
 MANIFEST = '.slub-kunit-manifest'
+# Present while a refresh is under way: a tree left with it is copied anew.
+DIRTY = '.slub-kunit-dirty'
 
 
 def overlay_files(repo: str = REPO) -> List[str]:
@@ -75,6 +81,9 @@ def patched_paths(path: str) -> List[str]:
 				parts = m.group(1).split('/', 1)
 				if len(parts) == 2:
 					out.add(parts[1])
+			m = re.match(r'^(?:rename|copy) (?:from|to) (\S+)$', line)
+			if m:
+				out.add(m.group(1))
 	return sorted(out)
 
 
@@ -161,15 +170,140 @@ def mark_modified(work: str, rel: str) -> None:
 		f.write(f'{rel}\n')
 
 
+def _apply_all(work: str, label: str, patches: List[str], repo: str,
+	       edits: Optional[Dict[str, str]]) -> None:
+	"""Overlays the suite, applies its patches and then the user's, then
+	edits (relative path -> new content; mutants)."""
+	for rel in overlay_files(repo):
+		_unlink_copy(os.path.join(repo, rel), os.path.join(work, rel))
+	for patch in integration_patches(repo) + list(patches):
+		apply_patch(work, patch, label)
+	for rel, text in (edits or {}).items():
+		dst = os.path.join(work, rel)
+		tmp = dst + '.slub-kunit-tmp'
+		with open(tmp, 'w') as f:
+			f.write(text)
+		os.replace(tmp, dst)
+
+
+def _write_manifest(work: str, changed: List[str]) -> None:
+	with open(os.path.join(work, MANIFEST), 'w') as f:
+		f.write(''.join(f'{rel}\n' for rel in sorted(set(changed))))
+
+
+def _link_pristine(pristine: str, work: str, rel: str) -> None:
+	"""Puts the pristine file back at rel, or nothing where it has none."""
+	path = os.path.join(work, rel)
+	if os.path.lexists(path):
+		os.unlink(path)
+	src = os.path.join(pristine, rel)
+	if os.path.isfile(src) and not os.path.islink(src):
+		os.link(src, path)
+	elif os.path.islink(src):
+		os.symlink(os.readlink(src), path)
+
+
+def _differs(pristine: str, work: str, rel: str) -> bool:
+	"""Whether rel in work is not the pristine file (a copy, new or gone)."""
+	try:
+		st = os.lstat(os.path.join(work, rel))
+	except FileNotFoundError:
+		return os.path.lexists(os.path.join(pristine, rel))
+	try:
+		return st.st_ino != os.lstat(os.path.join(pristine, rel)).st_ino
+	except FileNotFoundError:
+		return True
+
+
+def _touched(patches: List[str], repo: str, edits: Optional[Dict[str, str]]) -> List[str]:
+	"""Every path _apply_all() may write."""
+	out = set(overlay_files(repo)) | set(edits or {})
+	for patch in integration_patches(repo) + list(patches):
+		check_patch(patch)
+		out.update(patched_paths(patch))
+	return sorted(out)
+
+
+def reusable(work: str, pristine: str) -> bool:
+	"""Whether work can be refreshed in place from pristine."""
+	try:
+		with open(os.path.join(work, MANIFEST + '.pristine')) as f:
+			return (f.read() == pristine and
+				not os.path.exists(os.path.join(work, DIRTY)))
+	except OSError:
+		return False
+
+
+def refresh(pristine: str, label: str, work: str, patches: List[str],
+	    repo: str = REPO, edits: Optional[Dict[str, str]] = None) -> str:
+	"""Brings an existing work tree of pristine up to date in place.
+
+	Same result as a fresh prepare(); on a failing patch the tree is put
+	back as it was. Only for a pristine tree that never changes.
+	"""
+	previous = _read_manifest(work)
+	touched = _touched(patches, repo, edits)
+	aside = work + '.prev'
+	shutil.rmtree(aside, ignore_errors=True)
+	open(os.path.join(work, DIRTY), 'w').close()
+	moved = []
+	for rel in previous:
+		cur = os.path.join(work, rel)
+		if os.path.lexists(cur):
+			os.makedirs(os.path.dirname(os.path.join(aside, rel)), exist_ok=True)
+			os.replace(cur, os.path.join(aside, rel))
+			moved.append(rel)
+		_link_pristine(pristine, work, rel)
+	try:
+		_apply_all(work, label, patches, repo, edits)
+	except BaseException:
+		for rel in set(touched) | set(previous):
+			path = os.path.join(work, rel)
+			if os.path.lexists(path):
+				os.unlink(path)
+			if rel not in previous:
+				_link_pristine(pristine, work, rel)
+		for rel in moved:
+			os.replace(os.path.join(aside, rel), os.path.join(work, rel))
+		shutil.rmtree(aside, ignore_errors=True)
+		os.unlink(os.path.join(work, DIRTY))
+		raise
+	changed = [rel for rel in sorted(set(touched) | set(previous))
+		   if _differs(pristine, work, rel)]
+	for rel in changed:
+		before = (os.path.join(aside, rel) if rel in moved
+			  else os.path.join(pristine, rel))
+		new = os.path.join(work, rel)
+		if _same_content(new, before):
+			st = os.stat(before)
+			os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+	# As in prepare(): changed last time, pristine now, so newer than
+	# the objects built from the changed version. It stays a private
+	# copy with the pristine content, outside the manifest.
+	for rel in set(previous) - set(changed):
+		path = os.path.join(work, rel)
+		if os.path.isfile(path):
+			_unlink_copy(path, path)
+	_write_manifest(work, changed)
+	shutil.rmtree(aside, ignore_errors=True)
+	os.unlink(os.path.join(work, DIRTY))
+	return work
+
+
 def prepare(pristine: str, label: str, work_root: str, key: str,
 	    patches: List[str], repo: str = REPO,
-	    edits: Optional[Dict[str, str]] = None) -> str:
+	    edits: Optional[Dict[str, str]] = None, reuse: bool = False) -> str:
 	"""Builds the work tree for key; returns its path.
 
 	edits maps a relative path to new content, applied last (mutants).
+	With reuse, an existing work tree of the same pristine tree is
+	refreshed in place instead of copied anew.
 	"""
 	os.makedirs(work_root, exist_ok=True)
 	work = os.path.join(work_root, key)
+	if reuse and reusable(work, pristine):
+		return refresh(pristine, label, work, patches, repo, edits)
+	touched = _touched(patches, repo, edits)
 	staging = work + '.staging'
 	old = work + '.old'
 	for d in (staging, old):
@@ -177,17 +311,13 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 			shutil.rmtree(d)
 	_hardlink_copy(pristine, staging)
 	try:
-		for rel in overlay_files(repo):
-			_unlink_copy(os.path.join(repo, rel), os.path.join(staging, rel))
-		for patch in integration_patches(repo) + list(patches):
-			apply_patch(staging, patch, label)
-		for rel, text in (edits or {}).items():
-			dst = os.path.join(staging, rel)
-			tmp = dst + '.slub-kunit-tmp'
-			with open(tmp, 'w') as f:
-				f.write(text)
-			os.replace(tmp, dst)
+		_apply_all(staging, label, patches, repo, edits)
+		# What differs from pristine: copies and new files, and files a
+		# patch deleted (so that a refresh puts them back).
 		changed = _changed_files(staging, pristine)
+		changed += [rel for rel in touched
+			    if not os.path.lexists(os.path.join(staging, rel)) and
+			    os.path.lexists(os.path.join(pristine, rel))]
 		previous = set(_read_manifest(work)) if os.path.isdir(work) else set()
 		for rel in changed:
 			new, cur = os.path.join(staging, rel), os.path.join(work, rel)
@@ -201,8 +331,9 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 			path = os.path.join(staging, rel)
 			if os.path.isfile(path):
 				_unlink_copy(path, path)
-		with open(os.path.join(staging, MANIFEST), 'w') as f:
-			f.write(''.join(f'{rel}\n' for rel in sorted(set(changed))))
+		_write_manifest(staging, changed)
+		with open(os.path.join(staging, MANIFEST + '.pristine'), 'w') as f:
+			f.write(pristine)
 	except BaseException:
 		shutil.rmtree(staging, ignore_errors=True)
 		raise

@@ -39,6 +39,18 @@ Subject: [PATCH 2/2] c
 
 PATCH_BAD = PATCH_B.replace('-int b;', '-int zz;')
 
+PATCH_DEL = '''--- a/Makefile
++++ /dev/null
+@@ -1 +0,0 @@
+-VERSION = 6
+'''
+
+PATCH_NEW = '''--- /dev/null
++++ b/mm/new/added.c
+@@ -0,0 +1 @@
++int added;
+'''
+
 
 def snapshot(root):
 	"""Content, mode and mtime of every file below root."""
@@ -84,9 +96,11 @@ class WorkTreeTest(unittest.TestCase):
 			f.write(text)
 		return path
 
-	def prepare(self, patches):
+	reuse = False
+
+	def prepare(self, patches, edits=None):
 		return tree.prepare(self.pristine, 'test tree', self.work_root, 'k', patches,
-				    repo=self.repo)
+				    repo=self.repo, edits=edits, reuse=self.reuse)
 
 	def read(self, work, rel):
 		with open(os.path.join(work, rel)) as f:
@@ -146,6 +160,65 @@ class WorkTreeTest(unittest.TestCase):
 		self.assertEqual(self.read(work, 'mm/slub.c'), SLUB)
 		self.assertGreaterEqual(os.stat(os.path.join(work, 'mm/slub.c')).st_mtime_ns, patched)
 		self.assertEqual(snapshot(self.pristine), self.before)
+
+
+	def test_deleting_and_adding_patches_undone_when_dropped(self):
+		self.prepare([self.patch_file('del.patch', PATCH_DEL),
+			      self.patch_file('new.patch', PATCH_NEW)])
+		work = os.path.join(self.work_root, 'k')
+		self.assertFalse(os.path.exists(os.path.join(work, 'Makefile')))
+		self.assertEqual(self.read(work, 'mm/new/added.c'), 'int added;\n')
+		self.prepare([])
+		self.assertEqual(self.read(work, 'Makefile'), 'VERSION = 6\n')
+		self.assertFalse(os.path.exists(os.path.join(work, 'mm/new/added.c')))
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+	def test_failing_patch_after_deleting_one_changes_nothing(self):
+		self.prepare([self.patch_file('b.patch', PATCH_B)])
+		work = os.path.join(self.work_root, 'k')
+		work_before = snapshot(work)
+		with self.assertRaises(UserError):
+			self.prepare([self.patch_file('del.patch', PATCH_DEL),
+				      self.patch_file('bad.patch', PATCH_BAD)])
+		self.assertEqual(snapshot(work), work_before)
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+	def test_mutant_edit_then_back(self):
+		work = self.prepare([], edits={'mm/slub.c': 'int mutant;\n'})
+		self.assertEqual(self.read(work, 'mm/slub.c'), 'int mutant;\n')
+		work = self.prepare([])
+		self.assertEqual(self.read(work, 'mm/slub.c'), SLUB)
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+
+class RefreshWorkTreeTest(WorkTreeTest):
+	"""The same cases with a Debian tree's in-place refresh."""
+
+	reuse = True
+
+	def test_refreshed_in_place(self):
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		open(os.path.join(work, 'build-left-this'), 'w').close()
+		self.prepare([])
+		self.assertTrue(os.path.exists(os.path.join(work, 'build-left-this')))
+
+	def test_interrupted_refresh_copies_anew(self):
+		work = self.prepare([])
+		open(os.path.join(work, tree.DIRTY), 'w').close()
+		open(os.path.join(work, 'build-left-this'), 'w').close()
+		self.prepare([])
+		self.assertFalse(os.path.exists(os.path.join(work, 'build-left-this')))
+		self.assertFalse(os.path.exists(os.path.join(work, tree.DIRTY)))
+
+	def test_same_tree_as_a_fresh_copy(self):
+		patches = [self.patch_file('b.patch', PATCH_B), self.patch_file('new.patch', PATCH_NEW)]
+		self.prepare([self.patch_file('del.patch', PATCH_DEL)])
+		work = self.prepare(patches)
+		refreshed = {rel: v[:2] for rel, v in snapshot(work).items()}
+		self.reuse = False
+		shutil.rmtree(work)
+		fresh = {rel: v[:2] for rel, v in snapshot(self.prepare(patches)).items()}
+		self.assertEqual(refreshed, fresh)
 
 
 class CheckPatchTest(unittest.TestCase):
