@@ -75,7 +75,9 @@ class Build:
 		args = ['--kunitconfig', self.kunitconfig] + self.make_options()
 		for opt in self.kconfig_add:
 			args += ['--kconfig_add', opt]
-		res = self.kunit('config', args, capture=True)
+		# Not with an empty ccache either: the compiler probes would
+		# leave results in it, and ccache_pays() then say yes.
+		res = self.kunit('config', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode != 0:
 			print(res.stdout)
 			raise UserError(f'kunit.py config failed for {self.arch}', EXIT_BUILD)
@@ -128,20 +130,29 @@ class Build:
 			return ''
 
 
-def ccache_has_results(ccache: str) -> bool:
-	"""Whether a ccache directory holds any compile result.
+# 'make olddefconfig' alone leaves a few dozen results (kconfig's compiler
+# probes); a kernel build leaves well over a thousand.
+CCACHE_WORTH = 200
 
-	Results live two levels down (0/a/...R); the first level also gets
-	'stats' files from the uncacheable compiler probes of 'make olddefconfig'.
+
+def ccache_has_results(ccache: str, at_least: int = CCACHE_WORTH) -> bool:
+	"""Whether a ccache directory holds at_least compile results.
+
+	Results live two levels down (0/a/...R); the first level also holds
+	'stats' files.
 	"""
+	found = 0
 	for top in '0123456789abcdef':
 		try:
 			with os.scandir(os.path.join(ccache, top)) as subs:
 				for sub in subs:
-					if sub.is_dir() and os.listdir(sub.path):
-						return True
+					if sub.is_dir():
+						found += sum(1 for n in os.listdir(sub.path)
+							     if n.endswith('R'))
 		except OSError:
 			continue
+		if found >= at_least:
+			return True
 	return False
 
 

@@ -59,6 +59,14 @@ class CcacheTest(unittest.TestCase):
 			self.assertFalse(ccache_has_results(tmp))
 			os.makedirs(os.path.join(tmp, '3', 'a'))
 			open(os.path.join(tmp, '3', 'a', 'x0R'), 'w').close()
+			self.assertTrue(ccache_has_results(tmp, at_least=1))
+			# What 'make olddefconfig' leaves is not a kernel's worth.
+			for i in range(40):
+				open(os.path.join(tmp, '3', 'a', f'p{i}R'), 'w').close()
+			self.assertFalse(ccache_has_results(tmp))
+			os.makedirs(os.path.join(tmp, 'f', '0'))
+			for i in range(200):
+				open(os.path.join(tmp, 'f', '0', f'k{i}R'), 'w').close()
 			self.assertTrue(ccache_has_results(tmp))
 		finally:
 			shutil.rmtree(tmp)
