@@ -396,6 +396,11 @@ def main(argv: List[str]) -> int:
 		return args.func(args)
 	except UserError as err:
 		return die(err)
+	except OSError as err:
+		# A disk filling up or a directory vanishing under a run: the
+		# work tree has been put back; say what failed, not where.
+		where = f' ({err.filename})' if err.filename else ''
+		return die(UserError(f'{err.strerror or err}{where}', EXIT_SETUP))
 	except KeyboardInterrupt:
 		print('slub-kunit: interrupted; the cache stays usable', file=sys.stderr)
 		return EXIT_INTERRUPTED

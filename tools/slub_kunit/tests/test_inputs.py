@@ -86,6 +86,12 @@ class CliInputTest(unittest.TestCase):
 		self.assertOneLineError(['run', '--build-dir', os.path.join(target, 'sub')],
 					EXIT_SETUP, '--build-dir')
 
+	def test_disk_full_midway(self):
+		import errno
+		full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), '/cache/work/x')
+		with mock.patch.object(cli, 'run_suite', side_effect=full):
+			self.assertOneLineError(['run'], EXIT_SETUP, 'No space left on device')
+
 	def test_ctrl_c(self):
 		with mock.patch.object(cli, 'run_suite', side_effect=KeyboardInterrupt):
 			got, err, _ = run_cli(['run', '--cache', self.cache])

@@ -202,6 +202,23 @@ class RefreshWorkTreeTest(WorkTreeTest):
 		self.prepare([])
 		self.assertTrue(os.path.exists(os.path.join(work, 'build-left-this')))
 
+	def test_ctrl_c_or_full_disk_during_refresh(self):
+		import errno
+		from unittest import mock
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		work_before = snapshot(work)
+		for fault in (KeyboardInterrupt(), OSError(errno.ENOSPC, 'No space left')):
+			with mock.patch.object(tree, 'apply_patch', side_effect=fault):
+				with self.assertRaises(type(fault)):
+					self.prepare([self.patch_file('c.patch', PATCH_B)])
+			self.assertEqual(snapshot(work), work_before)
+			self.assertFalse(os.path.exists(os.path.join(work, tree.DIRTY)))
+		self.assertEqual(snapshot(self.pristine), self.before)
+		# and the tree stays usable
+		work = self.prepare([self.patch_file('b.patch', PATCH_B),
+				     self.patch_file('c.mbox', PATCH_C)])
+		self.assertEqual(self.read(work, 'mm/slub.c'), 'int a;\nint b2;\nint c2;\n')
+
 	def test_interrupted_refresh_copies_anew(self):
 		work = self.prepare([])
 		open(os.path.join(work, tree.DIRTY), 'w').close()
