@@ -1794,6 +1794,37 @@ static struct slub_hp_objs *slub_hp_alloc_many(struct kunit *test, struct kmem_c
 	return o;
 }
 
+/* Where slub_hp_alloc_twice()'s objects came from, per round. */
+struct slub_hp_placed {
+	unsigned int got;
+	unsigned int on_node;
+};
+
+/**
+ * slub_hp_alloc_twice() - where a fresh cache's objects for a node land
+ * @test: the running case
+ * @nid: the node asked for
+ * @thisnode: set to what 64 allocations with __GFP_THISNODE gave
+ * @any: set to what 64 allocations without it gave
+ *
+ * Each round's objects are freed before the next, and the cache is
+ * destroyed at the end: afterwards no slab page of the suite pins the
+ * node's memory, and its blocks can go offline.
+ */
+static void slub_hp_alloc_twice(struct kunit *test, int nid,
+				struct slub_hp_placed *thisnode, struct slub_hp_placed *any)
+{
+	struct kmem_cache *s = slub_hp_create_cache(test, "slub_hp_real", 192);
+	struct slub_hp_objs *objs;
+
+	objs = slub_hp_alloc_many(test, s, nid, GFP_KERNEL | __GFP_THISNODE, 64,
+				  &thisnode->got, &thisnode->on_node);
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	objs = slub_hp_alloc_many(test, s, nid, GFP_KERNEL, 64, &any->got, &any->on_node);
+	kunit_release_action(test, slub_hp_free_objs, objs);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+}
+
 /* After a transition: node_states[], the policy and coverage. */
 static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *w,
 				bool memory, bool normal, const char *when)
@@ -1838,30 +1869,21 @@ static void slub_hotplug_real_online_kernel(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	struct slub_hp_placed thisnode, any;
 	const struct slub_hp_snap *online;
-	struct slub_hp_objs *objs;
-	struct kmem_cache *s;
-	unsigned int got, on_node;
 
 	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
 	slub_hp_model_walk(&w, &slub_hp_first_normal, SLUB_HP_ON, false);
 	slub_hp_expect_real(test, &w, true, true, "online kernel");
 
-	s = slub_hp_create_cache(test, "slub_hp_real", 192);
-	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL | __GFP_THISNODE, 64,
-				  &got, &on_node);
-	KUNIT_EXPECT_EQ_MSG(test, got, 64, "__GFP_THISNODE allocations failed on node %d",
-			    b->nid);
-	KUNIT_EXPECT_EQ_MSG(test, on_node, got, "__GFP_THISNODE objects off node %d", b->nid);
-	kunit_release_action(test, slub_hp_free_objs, objs);
-	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL, 64, &got, &on_node);
-	KUNIT_EXPECT_EQ(test, got, 64);
-	KUNIT_EXPECT_EQ_MSG(test, on_node, got, "objects for node %d came from elsewhere",
-			    b->nid);
-
-	/* Slab pages pin the node's memory: free the objects and the cache. */
-	kunit_release_action(test, slub_hp_free_objs, objs);
-	kunit_release_action(test, slub_hp_destroy_cache, s);
+	slub_hp_alloc_twice(test, b->nid, &thisnode, &any);
+	KUNIT_EXPECT_EQ_MSG(test, thisnode.got, 64,
+			    "__GFP_THISNODE allocations failed on node %d", b->nid);
+	KUNIT_EXPECT_EQ_MSG(test, thisnode.on_node, thisnode.got,
+			    "__GFP_THISNODE objects off node %d", b->nid);
+	KUNIT_EXPECT_EQ(test, any.got, 64);
+	KUNIT_EXPECT_EQ_MSG(test, any.on_node, any.got,
+			    "objects for node %d came from elsewhere", b->nid);
 	online = slub_hp_snapshot(test);
 
 	KUNIT_EXPECT_EQ_MSG(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0,
@@ -1881,26 +1903,18 @@ static void slub_hotplug_real_online_movable(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
-	struct slub_hp_objs *objs;
-	struct kmem_cache *s;
-	unsigned int got, on_node;
+	struct slub_hp_placed thisnode, any;
 
 	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_MOVABLE), 0);
 	slub_hp_model_walk(&w, &slub_hp_first_movable, SLUB_HP_ON, false);
 	slub_hp_expect_real(test, &w, true, false, "online movable");
 
-	s = slub_hp_create_cache(test, "slub_hp_real", 192);
-	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL | __GFP_THISNODE, 64,
-				  &got, &on_node);
-	KUNIT_EXPECT_EQ_MSG(test, on_node, 0, "%u slab objects on movable-only node %d",
-			    on_node, b->nid);
-	kunit_release_action(test, slub_hp_free_objs, objs);
-	objs = slub_hp_alloc_many(test, s, b->nid, GFP_KERNEL, 64, &got, &on_node);
-	KUNIT_EXPECT_EQ(test, got, 64);
-	KUNIT_EXPECT_EQ_MSG(test, on_node, 0, "%u slab objects on movable-only node %d",
-			    on_node, b->nid);
-	kunit_release_action(test, slub_hp_free_objs, objs);
-	kunit_release_action(test, slub_hp_destroy_cache, s);
+	slub_hp_alloc_twice(test, b->nid, &thisnode, &any);
+	KUNIT_EXPECT_EQ_MSG(test, thisnode.on_node, 0,
+			    "%u slab objects on movable-only node %d", thisnode.on_node, b->nid);
+	KUNIT_EXPECT_EQ(test, any.got, 64);
+	KUNIT_EXPECT_EQ_MSG(test, any.on_node, 0,
+			    "%u slab objects on movable-only node %d", any.on_node, b->nid);
 
 	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
 	slub_hp_model_walk(&w, &slub_hp_first_movable, SLUB_HP_OFF, false);
