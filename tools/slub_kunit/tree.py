@@ -21,6 +21,8 @@ from slub_kunit.common import EXIT_PATCH, EXIT_SETUP, REPO, UserError, run
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
 MANIFEST = '.slub-kunit-manifest'
+# The pristine tree a work tree was copied from: a refresh needs the same.
+ORIGIN = '.slub-kunit-origin'
 # Present while a refresh is under way: a tree left with it is copied anew.
 DIRTY = '.slub-kunit-dirty'
 
@@ -227,7 +229,7 @@ def _touched(patches: List[str], repo: str, edits: Optional[Dict[str, str]]) -> 
 def reusable(work: str, pristine: str) -> bool:
 	"""Whether work can be refreshed in place from pristine."""
 	try:
-		with open(os.path.join(work, MANIFEST + '.pristine')) as f:
+		with open(os.path.join(work, ORIGIN)) as f:
 			return (f.read() == pristine and
 				not os.path.exists(os.path.join(work, DIRTY)))
 	except OSError:
@@ -332,7 +334,7 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 			if os.path.isfile(path):
 				_unlink_copy(path, path)
 		_write_manifest(staging, changed)
-		with open(os.path.join(staging, MANIFEST + '.pristine'), 'w') as f:
+		with open(os.path.join(staging, ORIGIN), 'w') as f:
 			f.write(pristine)
 	except BaseException:
 		shutil.rmtree(staging, ignore_errors=True)
