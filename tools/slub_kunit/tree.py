@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import shutil
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from slub_kunit.common import EXIT_PATCH, EXIT_SETUP, REPO, UserError, run
 
@@ -226,6 +226,28 @@ def _touched(patches: List[str], repo: str, edits: Optional[Dict[str, str]]) -> 
 	return sorted(out)
 
 
+def _settle(tree: str, changed: List[str], previous: List[str],
+	    before: Callable[[str], str]) -> None:
+	"""Sets the mtimes make will see in tree, then writes its manifest.
+
+	A changed file whose content equals the one it replaces (before(rel))
+	keeps that file's mtime, so make does not rebuild it. A file changed
+	last time and pristine now gets a fresh private copy, newer than the
+	objects built from the changed version. (Once: it is not in the new
+	manifest, and the object built next is newer still.)
+	"""
+	for rel in changed:
+		new, old = os.path.join(tree, rel), before(rel)
+		if _same_content(new, old):
+			st = os.stat(old)
+			os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+	for rel in set(previous) - set(changed):
+		path = os.path.join(tree, rel)
+		if os.path.isfile(path):
+			_unlink_copy(path, path)
+	_write_manifest(tree, changed)
+
+
 def reusable(work: str, pristine: str) -> bool:
 	"""Whether work can be refreshed in place from pristine."""
 	try:
@@ -272,21 +294,8 @@ def refresh(pristine: str, label: str, work: str, patches: List[str],
 		raise
 	changed = [rel for rel in sorted(set(touched) | set(previous))
 		   if _differs(pristine, work, rel)]
-	for rel in changed:
-		before = (os.path.join(aside, rel) if rel in moved
-			  else os.path.join(pristine, rel))
-		new = os.path.join(work, rel)
-		if _same_content(new, before):
-			st = os.stat(before)
-			os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
-	# As in prepare(): changed last time, pristine now, so newer than
-	# the objects built from the changed version. It stays a private
-	# copy with the pristine content, outside the manifest.
-	for rel in set(previous) - set(changed):
-		path = os.path.join(work, rel)
-		if os.path.isfile(path):
-			_unlink_copy(path, path)
-	_write_manifest(work, changed)
+	_settle(work, changed, previous,
+		lambda rel: os.path.join(aside if rel in moved else pristine, rel))
 	shutil.rmtree(aside, ignore_errors=True)
 	os.unlink(os.path.join(work, DIRTY))
 	return work
@@ -316,24 +325,10 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 		_apply_all(staging, label, patches, repo, edits)
 		# What differs from pristine: copies and new files, and files a
 		# patch deleted (so that a refresh puts them back).
-		changed = _changed_files(staging, pristine)
-		changed += [rel for rel in touched
-			    if not os.path.lexists(os.path.join(staging, rel)) and
-			    os.path.lexists(os.path.join(pristine, rel))]
-		previous = set(_read_manifest(work)) if os.path.isdir(work) else set()
-		for rel in changed:
-			new, cur = os.path.join(staging, rel), os.path.join(work, rel)
-			if _same_content(new, cur):
-				st = os.stat(cur)
-				os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
-		# Files changed last time and pristine now: give them a fresh
-		# private copy so make sees them as newer than their objects.
-		# (Once: the next run's hard link is older than the new object.)
-		for rel in previous - set(changed):
-			path = os.path.join(staging, rel)
-			if os.path.isfile(path):
-				_unlink_copy(path, path)
-		_write_manifest(staging, changed)
+		changed = sorted(set(_changed_files(staging, pristine)) |
+				 {rel for rel in touched if _differs(pristine, staging, rel)})
+		previous = _read_manifest(work) if os.path.isdir(work) else []
+		_settle(staging, changed, previous, lambda rel: os.path.join(work, rel))
 		with open(os.path.join(staging, ORIGIN), 'w') as f:
 			f.write(pristine)
 	except BaseException:
