@@ -110,7 +110,8 @@ class Build:
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
 		args = [f'--json={json_path}', f'--timeout={self.timeout}']
-		for arg in kernel_args:
+		# Timestamps, so that the time the suites took can be read off.
+		for arg in ['printk.time=1'] + kernel_args:
 			args += ['--kernel_args', arg]
 		if raw:
 			args += ['--raw_output=all']
@@ -156,10 +157,23 @@ def ccache_has_results(ccache: str, at_least: int = CCACHE_WORTH) -> bool:
 	return False
 
 
+# printk.time=1 (always passed) puts "[    2.345678] " before every line.
+_STAMP = re.compile(r'^\[\s*(\d+\.\d+)\] ')
+
+
 def suite_run_time(log: str) -> Optional[float]:
-	"""Seconds the suites took inside the kernel, as slub_hotplug_restored says."""
-	m = re.search(r'slub_hotplug: suites ran for (\d+) ms', log)
-	return int(m.group(1)) / 1000 if m else None
+	"""Seconds from the first KTAP line to the last top-level result."""
+	start = end = None
+	for line in log.splitlines():
+		m = _STAMP.match(line)
+		if not m:
+			continue
+		rest = line[m.end():]
+		if start is None and re.match(r'K?TAP version', rest):
+			start = float(m.group(1))
+		elif start is not None and re.match(r'(not )?ok \d+ ', rest):
+			end = float(m.group(1))
+	return end - start if start is not None and end is not None else None
 
 
 def load_json(path: str) -> Optional[Dict[str, Any]]:

@@ -9,7 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-SUITES = ('slub_hotplug', 'slub_hotplug_real', 'slub_hotplug_restored')
+SUITES = ('slub_hotplug', 'slub_hotplug_real')
+# The runner's kmemleak scan (debug kernels): only meaningful after the rest.
+LEAKS_SUITE = 'slub_hotplug_leaks'
 
 PASS, FAIL, SKIP, ERROR = 'PASS', 'FAIL', 'SKIP', 'ERROR'
 
@@ -61,10 +63,13 @@ def outcome(result: Optional[Dict[str, Any]], exit_code: int,
 	for name, status in leaves(result):
 		# Drop the 'KUnit Test Group.' root kunit.py puts first.
 		out.cases[name.split('.', 1)[1] if name.startswith('KUnit Test Group.') else name] = status
-	found = {name.split('.', 1)[0] for name in out.cases}
+	order = list(dict.fromkeys(name.split('.', 1)[0] for name in out.cases))
 	for suite in suites:
-		if suite not in found:
+		if suite not in order:
 			out.problems.append(f'suite {suite} did not run (no test plan)')
+	if LEAKS_SUITE in order and order[-1] != LEAKS_SUITE:
+		out.problems.append(f'suite {LEAKS_SUITE} ran before {order[-1]}: '
+				    'its kmemleak scan must come last')
 	if exit_code != 0 and out.failed == 0:
 		out.problems.append(f'kunit.py exited with {exit_code}')
 	if not out.cases:

@@ -39,12 +39,22 @@ def overlay_files(repo: str = REPO) -> List[str]:
 	return sorted(out)
 
 
-def integration_patches(repo: str = REPO) -> List[str]:
-	"""The suite's own edits to kernel files, in tools/patches/series order."""
-	patch_dir = os.path.join(repo, 'tools', 'patches')
+def series_patches(patch_dir: str) -> List[str]:
+	"""The patches a quilt-style series file in patch_dir lists, in order."""
 	with open(os.path.join(patch_dir, 'series')) as f:
 		names = [l.strip() for l in f if l.strip() and not l.startswith('#')]
 	return [os.path.join(patch_dir, n) for n in names]
+
+
+def integration_patches(repo: str = REPO, runner: bool = True) -> List[str]:
+	"""The suite's own edits to kernel files: tools/patches/series, then
+	(unless only what is exported is wanted) tools/patches/runner/series."""
+	patch_dir = os.path.join(repo, 'tools', 'patches')
+	out = series_patches(patch_dir)
+	runner_dir = os.path.join(patch_dir, 'runner')
+	if runner and os.path.isdir(runner_dir):
+		out += series_patches(runner_dir)
+	return out
 
 
 def sha256(path: str) -> str:

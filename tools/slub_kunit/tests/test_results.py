@@ -16,7 +16,7 @@ GOOD = group('KUnit Test Group', subs=[
 	group('slub_hotplug', cases=[('a', 'PASS'), ('b', 'SKIP')],
 	      subs=[group('ev', cases=[('MEM_ONLINE (2,2)', 'PASS')])]),
 	group('slub_hotplug_real', cases=[('online', 'PASS')]),
-	group('slub_hotplug_restored', cases=[('state', 'PASS')])])
+	group('slub_hotplug_leaks', cases=[('no_new_leaks', 'PASS')])])
 
 
 class OutcomeTest(unittest.TestCase):
@@ -30,8 +30,7 @@ class OutcomeTest(unittest.TestCase):
 	def test_failure_and_crash(self):
 		bad = group('KUnit Test Group', subs=[group('slub_hotplug', cases=[
 			('a', 'FAIL'), ('b', 'ERROR'), ('c', 'PASS')]),
-			group('slub_hotplug_real', cases=[('online', 'PASS')]),
-			group('slub_hotplug_restored', cases=[('state', 'PASS')])])
+			group('slub_hotplug_real', cases=[('online', 'PASS')])])
 		out = results.outcome(bad, 1)
 		self.assertFalse(out.ok)
 		self.assertEqual(out.failed, 2)
@@ -49,6 +48,15 @@ class OutcomeTest(unittest.TestCase):
 
 	def test_nonzero_exit_without_failures(self):
 		self.assertFalse(results.outcome(GOOD, 1).ok)
+
+	def test_leak_scan_must_run_last(self):
+		early = group('KUnit Test Group', subs=[
+			group('slub_hotplug_leaks', cases=[('no_new_leaks', 'PASS')]),
+			group('slub_hotplug', cases=[('a', 'PASS')]),
+			group('slub_hotplug_real', cases=[('online', 'PASS')])])
+		out = results.outcome(early, 0)
+		self.assertFalse(out.ok)
+		self.assertIn('must come last', out.problems[0])
 
 
 class MutantTest(unittest.TestCase):
@@ -126,7 +134,7 @@ class JunitTest(unittest.TestCase):
 			root = ET.parse(path).getroot()
 		self.assertEqual(root.get('tests'), '5')
 		names = [s.get('name') for s in root.findall('testsuite')]
-		self.assertEqual(names, ['slub_hotplug', 'slub_hotplug_real', 'slub_hotplug_restored'])
+		self.assertEqual(names, ['slub_hotplug', 'slub_hotplug_real', 'slub_hotplug_leaks'])
 		props = {p.get('name'): p.get('value') for p in root.iter('property')}
 		self.assertEqual(props['patch.0'], 'a.patch sha256:ab')
 		self.assertEqual(len(root.findall('.//skipped')), 1)

@@ -28,7 +28,7 @@ CONFIG_MEMORY_HOTREMOVE=y
 CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
 			   qemu_arch='x86_64',
 			   kernel_path='arch/x86/boot/bzImage',
-			   kernel_command_line='console=ttyS0 memhp_default_state=offline',
+			   kernel_command_line='console=ttyS0 memhp_default_state=offline preempt=full',
 			   extra_qemu_params=[
 				'-bios', 'qboot.rom',
 				'-machine', 'pc',

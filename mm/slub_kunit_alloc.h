@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The allocation slow path's node fallback (I5), for the SLUB NUMA hotplug
+ * tests: kmem_cache_alloc_node() for one node, with and without
+ * __GFP_THISNODE, from a cache in each of these states:
+ *
+ *   cold         no CPU slab or sheaf: the slow path starts from nothing
+ *   warm         the CPU's slab (or sheaf) holds objects of another node, so
+ *                the request is a node mismatch; or of the node itself
+ *   fragmented   more than min_partial partial slabs on every node with
+ *                memory, so the partial lists of the node and then of the
+ *                other nodes are searched before a new slab is allocated
+ *
+ * What the allocation must give follows from the node's memory (the pages
+ * it really has, not what mocked node_states[] say), whether it is tracked,
+ * and what the generation's slow path does with an untracked node. Part of
+ * mm/slub.c, through mm/slub_kunit.c.
+ */
+#ifndef _MM_SLUB_KUNIT_ALLOC_H
+#define _MM_SLUB_KUNIT_ALLOC_H
+
+#include <linux/kasan.h>
+#include <linux/mmzone.h>
+
+#include "slub_kunit_helpers.h"
+
+enum slub_hp_cache_state {
+	SLUB_HP_COLD,
+	SLUB_HP_WARM_OTHER,
+	SLUB_HP_WARM_HERE,
+	SLUB_HP_FRAGMENTED,
+	SLUB_HP_NR_STATES,
+};
+
+static const char *const slub_hp_state_names[] = {
+	[SLUB_HP_COLD] = "cold",
+	[SLUB_HP_WARM_OTHER] = "warm on another node",
+	[SLUB_HP_WARM_HERE] = "warm on the node",
+	[SLUB_HP_FRAGMENTED] = "fragmented",
+};
+
+/**
+ * struct slub_hp_expect - what one allocation for a node must give
+ * @object: an object (else NULL)
+ * @on_node: the object comes from the node asked for (else from any node
+ *	that has memory for slabs)
+ */
+struct slub_hp_expect {
+	bool object;
+	bool on_node;
+};
+
+static struct slub_hp_expect slub_hp_alloc_expect(int nid, bool thisnode)
+{
+	bool supplies = slub_hp_supplies(nid);
+
+	if (nid == NUMA_NO_NODE)
+		return (struct slub_hp_expect){ .object = true };
+	/* A slow path that drops an untracked node allocates as for NUMA_NO_NODE. */
+	if (SLUB_HP_DROPS_UNTRACKED && !slub_hp_tracked(nid))
+		return (struct slub_hp_expect){ .object = true };
+	if (thisnode)
+		return (struct slub_hp_expect){ .object = supplies, .on_node = supplies };
+	return (struct slub_hp_expect){ .object = true, .on_node = supplies };
+}
+
+/* A node with slab memory other than @nid, the CPU's own if it can. */
+static int slub_hp_other_supplier(int nid)
+{
+	int local = numa_mem_id(), other;
+
+	if (local != nid && slub_hp_supplies(local))
+		return local;
+	for_each_node(other)
+		if (other != nid && slub_hp_supplies(other))
+			return other;
+	return NUMA_NO_NODE;
+}
+
+/**
+ * struct slub_hp_held - objects a check holds to put a cache in a state
+ * @s: the cache
+ * @nr: number of objects in @obj
+ * @max: room in @obj
+ * @obj: the objects
+ */
+struct slub_hp_held {
+	struct kmem_cache *s;
+	unsigned int nr;
+	unsigned int max;
+	void **obj;
+};
+
+/* Free what @h holds and shrink the cache back to cold: no slab at all. */
+static void slub_hp_release(struct slub_hp_held *h)
+{
+	while (h->nr)
+		kmem_cache_free(h->s, h->obj[--h->nr]);
+	kmem_cache_shrink(h->s);
+}
+
+static void *slub_hp_hold(struct slub_hp_held *h, int nid, gfp_t gfp)
+{
+	void *obj;
+
+	if (h->nr == h->max)
+		return NULL;
+	obj = kmem_cache_alloc_node(h->s, gfp | __GFP_NOWARN, nid);
+	if (obj)
+		h->obj[h->nr++] = obj;
+	return obj;
+}
+
+/*
+ * Leave more than min_partial partial slabs on node @nid: fill that many
+ * slabs and more, then free every other object. Shrinking moves the slabs
+ * from CPU slabs, CPU partial lists and sheaves to the node's list.
+ */
+static bool slub_hp_fragment_node(struct slub_hp_held *h, int nid)
+{
+	unsigned int i, kept, first = h->nr;
+	unsigned int want = (h->s->min_partial + 2) * oo_objects(h->s->oo);
+
+	for (i = 0; i < want; i++)
+		if (!slub_hp_hold(h, nid, GFP_KERNEL | __GFP_THISNODE))
+			return false;
+	for (i = kept = first; i < h->nr; i++) {
+		if ((i - first) % 2)
+			kmem_cache_free(h->s, h->obj[i]);
+		else
+			h->obj[kept++] = h->obj[i];
+	}
+	h->nr = kept;
+	return true;
+}
+
+/*
+ * Put the cache in @state for an allocation for @nid. Returns false where
+ * the state cannot be made (no second node for a warm mismatch, a node
+ * without memory cannot hold a CPU slab, one node cannot be fragmented
+ * against another). Asserts only outside the warm states, which run with
+ * migration disabled.
+ */
+static bool slub_hp_make_state(struct kunit *test, struct slub_hp_held *h,
+			       enum slub_hp_cache_state state, int nid)
+{
+	int other = slub_hp_other_supplier(nid), node;
+	struct kmem_cache_node *n;
+
+	switch (state) {
+	case SLUB_HP_COLD:
+		return true;
+	case SLUB_HP_WARM_OTHER:
+		return other != NUMA_NO_NODE && slub_hp_hold(h, other, GFP_KERNEL);
+	case SLUB_HP_WARM_HERE:
+		return nid != NUMA_NO_NODE && slub_hp_supplies(nid) &&
+		       slub_hp_hold(h, nid, GFP_KERNEL);
+	default:
+		if (other == NUMA_NO_NODE)
+			return false;
+		for_each_node(node)
+			if (slub_hp_supplies(node) && slub_hp_tracked(node))
+				KUNIT_ASSERT_TRUE_MSG(test, slub_hp_fragment_node(h, node),
+						      "cannot fill slabs on node %d", node);
+		kmem_cache_shrink(h->s);
+		for_each_kmem_cache_node(h->s, node, n)
+			if (node_nr_slabs(n))
+				KUNIT_ASSERT_GT_MSG(test, n->nr_partial, h->s->min_partial,
+						    "node %d not fragmented", node);
+		return true;
+	}
+}
+
+/* All slabs of a cache, on every node. */
+static unsigned long slub_hp_nr_slabs(struct kmem_cache *s)
+{
+	struct kmem_cache_node *n;
+	unsigned long nr = 0;
+	int nid;
+
+	for_each_kmem_cache_node(s, nid, n)
+		nr += node_nr_slabs(n);
+	return nr;
+}
+
+/* One allocation for @nid from a cache in @state, checked against the slow path's promise. */
+static void slub_hp_check_alloc(struct kunit *test, struct slub_hp_held *h,
+				enum slub_hp_cache_state state, int nid, bool thisnode,
+				const char *when)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | (thisnode ? __GFP_THISNODE : 0);
+	struct slub_hp_expect want = slub_hp_alloc_expect(nid, thisnode);
+	const char *flag = thisnode ? " __GFP_THISNODE" : "";
+	bool warm = state == SLUB_HP_WARM_OTHER || state == SLUB_HP_WARM_HERE;
+	unsigned long slabs;
+	void *obj;
+	int got;
+
+	/* A warm CPU slab or sheaf is the CPU's own: stay on it. */
+	if (warm)
+		migrate_disable();
+	if (!slub_hp_make_state(test, h, state, nid)) {
+		if (warm)
+			migrate_enable();
+		return;
+	}
+	slabs = slub_hp_nr_slabs(h->s);
+	obj = kmem_cache_alloc_node(h->s, gfp, nid);
+	if (warm)
+		migrate_enable();
+	if (obj)
+		h->obj[h->nr++] = obj;
+	got = obj ? folio_nid(virt_to_folio(obj)) : NUMA_NO_NODE;
+
+	if (!want.object) {
+		KUNIT_EXPECT_NULL_MSG(test, obj,
+				      "%s: node %d%s, %s cache: an object from node %d, but the node cannot supply",
+				      when, nid, flag, slub_hp_state_names[state], got);
+	} else if (!obj) {
+		KUNIT_FAIL(test, "%s: node %d%s, %s cache: no object", when, nid, flag,
+			   slub_hp_state_names[state]);
+	} else if (want.on_node) {
+		KUNIT_EXPECT_EQ_MSG(test, got, nid, "%s: node %d%s, %s cache: object from node %d",
+				    when, nid, flag, slub_hp_state_names[state], got);
+	} else {
+		KUNIT_EXPECT_TRUE_MSG(test, slub_hp_supplies(got),
+				      "%s: node %d%s, %s cache: object from node %d, which has no memory",
+				      when, nid, flag, slub_hp_state_names[state], got);
+	}
+	if (obj && state == SLUB_HP_FRAGMENTED)
+		KUNIT_EXPECT_EQ_MSG(test, slub_hp_nr_slabs(h->s), slabs,
+				    "%s: node %d%s: a new slab although partial slabs were free",
+				    when, nid, flag);
+	slub_hp_release(h);
+}
+
+/**
+ * slub_hp_expect_alloc() - the slow path keeps its promise for @nid
+ * @test: the running case
+ * @nid: the node to allocate for, or NUMA_NO_NODE
+ * @flags: which allocations: bit 0 without __GFP_THISNODE, bit 1 with it
+ * @when: what happened before, for the messages
+ *
+ * Allocates from a fresh cache in every state (cold, warm on another node
+ * and on @nid, fragmented) and checks each object: whether there is one,
+ * and which node it comes from. A fragmented cache must serve it from a
+ * partial slab, never from a new one, and never from another node under
+ * __GFP_THISNODE.
+ */
+static void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags,
+				 const char *when)
+{
+	struct slub_hp_held h = { .max = 1 };
+	enum slub_hp_cache_state state;
+
+	h.s = slub_hp_create_cache(test, "slub_hp_slowpath", 96, 0);
+#ifdef CONFIG_NUMA
+	/* Always search other nodes' partial slabs, never by chance. */
+	h.s->remote_node_defrag_ratio = 1024;
+#endif
+	h.max += nr_node_ids * (h.s->min_partial + 2) * oo_objects(h.s->oo);
+	h.obj = kunit_kcalloc(test, h.max, sizeof(*h.obj), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h.obj);
+	for (state = 0; state < SLUB_HP_NR_STATES; state++) {
+		if (flags & BIT(0))
+			slub_hp_check_alloc(test, &h, state, nid, false, when);
+		if (flags & BIT(1))
+			slub_hp_check_alloc(test, &h, state, nid, true, when);
+	}
+	kunit_release_action(test, slub_hp_destroy_cache, h.s);
+}
+
+#define SLUB_HP_ALLOC_PLAIN	BIT(0)
+#define SLUB_HP_ALLOC_THISNODE	BIT(1)
+#define SLUB_HP_ALLOC_BOTH	(SLUB_HP_ALLOC_PLAIN | SLUB_HP_ALLOC_THISNODE)
+
+#endif /* _MM_SLUB_KUNIT_ALLOC_H */

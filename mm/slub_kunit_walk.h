@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Walking the hotplug core's sequences for the SLUB NUMA hotplug tests: the
+ * node a transition acts on (memoryless, offline, or a boot node whose loss
+ * of memory is mocked), and the events the core would send for it, one by
+ * one, checked against the model. Part of mm/slub.c, through
+ * mm/slub_kunit.c.
+ */
+#ifndef _MM_SLUB_KUNIT_WALK_H
+#define _MM_SLUB_KUNIT_WALK_H
+
+#include "slub_kunit_helpers.h"
+
+/**
+ * struct slub_hp_world - the node under test and what the model expects
+ * @nid: the node whose memory changes
+ * @tracked: whether the model expects @nid to be tracked
+ * @barn_tracked: whether the model expects @nid in slab_barn_nodes: set by
+ *	the first successful going-online on trees with barns, never cleared
+ */
+struct slub_hp_world {
+	int nid;
+	bool tracked;
+	bool barn_tracked;
+};
+
+static int slub_hp_arg_nid(const struct slub_hp_world *w, bool named)
+{
+	return named ? w->nid : NUMA_NO_NODE;
+}
+
+/* Deliver @act for @t, update the model, return the callback's result. */
+static int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
+			const struct slub_hp_action *act, const struct slub_hp_trans *t)
+{
+	int ret;
+
+	ret = slub_hp_notify(test, act->action, slub_hp_arg_nid(w, t->names_nid),
+			     slub_hp_arg_nid(w, t->names_normal));
+	w->tracked = slub_hp_model(act, t, w->tracked);
+	if (SLUB_HP_HAS_BARNS && act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING &&
+	    ret == NOTIFY_OK)
+		w->barn_tracked = true;
+	return ret;
+}
+
+/* The node's tracking bits are what the model says. */
+static void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
+				 const char *when)
+{
+	bool tracked = slub_hp_tracked(w->nid);
+	bool barn_tracked = slub_hp_barn_tracked(w->nid);
+
+	KUNIT_EXPECT_EQ_MSG(test, tracked, w->tracked,
+			    "%s: node %d tracked=%d, policy %s says %d", when, w->nid,
+			    tracked, slub_hp_policy_names[slub_hp.policy], w->tracked);
+	KUNIT_EXPECT_EQ_MSG(test, barn_tracked, w->barn_tracked,
+			    "%s: node %d in slab_barn_nodes=%d, expected %d", when, w->nid,
+			    barn_tracked, w->barn_tracked);
+}
+
+/* The roles of one direction, as the hotplug core sends them. */
+static const enum slub_hp_role *slub_hp_seq(bool cancel, unsigned int *len)
+{
+	*len = cancel ? ARRAY_SIZE(slub_hp_cancel_seq) : ARRAY_SIZE(slub_hp_normal_seq);
+	return cancel ? slub_hp_cancel_seq : slub_hp_normal_seq;
+}
+
+/*
+ * Walk one direction of @t up to (not including) @stop, as the hotplug core
+ * would, checking each step against the model. With @cancel, the sequence is
+ * the vetoed one: GOING then CANCEL.
+ */
+static void slub_hp_walk(struct kunit *test, struct slub_hp_world *w,
+			 const struct slub_hp_trans *t, enum slub_hp_dir dir,
+			 bool cancel, enum slub_hp_role stop)
+{
+	unsigned int i, len;
+	const enum slub_hp_role *seq = slub_hp_seq(cancel, &len);
+
+	for (i = 0; i < len && seq[i] != stop; i++) {
+		const struct slub_hp_action *act;
+		int ret;
+
+		if (seq[i] == SLUB_HP_STATES) {
+			if (dir == SLUB_HP_ON)
+				slub_hp_set_states(test, w->nid, t->post_memory, t->post_normal);
+			else
+				slub_hp_set_states(test, w->nid, t->pre_memory, t->pre_normal);
+			continue;
+		}
+		act = slub_hp_find(dir, seq[i]);
+		if (!act)
+			continue;
+		ret = slub_hp_step(test, w, act, t);
+		KUNIT_ASSERT_EQ_MSG(test, ret, NOTIFY_OK, "setup: %s %s failed",
+				    act->name, dir == SLUB_HP_ON ? t->on : t->off);
+		slub_hp_expect_model(test, w, act->name);
+	}
+}
+
+/* Update the model for a whole online (or offline) of @t through the core. */
+static void slub_hp_model_walk(struct slub_hp_world *w, const struct slub_hp_trans *t,
+			       enum slub_hp_dir dir, bool cancel)
+{
+	unsigned int i, len;
+	const enum slub_hp_role *seq = slub_hp_seq(cancel, &len);
+	const struct slub_hp_action *act;
+
+	for (i = 0; i < len; i++) {
+		act = slub_hp_find(dir, seq[i]);
+		if (act)
+			w->tracked = slub_hp_model(act, t, w->tracked);
+	}
+}
+
+/*
+ * Bring the node under test to where the hotplug core would send @act for
+ * @t: through the events that precede it, mocking node_states[] between.
+ */
+static void slub_hp_lead_up(struct kunit *test, struct slub_hp_world *w,
+			    const struct slub_hp_trans *t, const struct slub_hp_action *act)
+{
+	if (t->starts_online) {
+		if (act->dir == SLUB_HP_ON)
+			slub_hp_walk(test, w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	} else {
+		if (t->prelude)
+			slub_hp_walk(test, w, t->prelude, SLUB_HP_ON, false, SLUB_HP_END);
+		if (t->cycle) {
+			slub_hp_walk(test, w, t, SLUB_HP_ON, false, SLUB_HP_END);
+			slub_hp_walk(test, w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+		}
+		if (act->dir == SLUB_HP_OFF)
+			slub_hp_walk(test, w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	}
+	slub_hp_walk(test, w, t, act->dir, act->role == SLUB_HP_CANCEL, act->role);
+}
+
+/* The memoryless node, untouched by earlier cases; skips if there is none. */
+static int slub_hp_memless(struct kunit *test)
+{
+	int nid = slub_hp.memless_nid;
+
+	if (nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs a possible NUMA node without memory (%u %s here)",
+			   nr_node_ids, nr_node_ids == 1 ? "node" : "nodes");
+	KUNIT_ASSERT_TRUE_MSG(test, slub_hp_unused_node(nid),
+			      "node %d has memory, tracking or structures before the case", nid);
+	return nid;
+}
+
+/*
+ * A possible node that is not online. Where the machine has none (x86 onlines
+ * every node that has memory or a CPU), the memoryless node is taken offline
+ * in node_states[] for the length of the case.
+ */
+static int slub_hp_offline(struct kunit *test)
+{
+	int nid = slub_hp.offline_nid;
+
+	if (nid != NUMA_NO_NODE)
+		return nid;
+	nid = slub_hp_memless(test);
+	KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, nid, N_ONLINE, false));
+	return nid;
+}
+
+/*
+ * A second boot node with CPUs and memory, whose loss of memory a case
+ * mocks. The case's thread is kept on the first node's CPUs: a node that
+ * lost its normal memory only in node_states[] still hands out pages, and
+ * the slab must not be asked for them there.
+ */
+static int slub_hp_boot_node(struct kunit *test)
+{
+	if (slub_hp.other_nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs a second NUMA node with memory");
+	KUNIT_ASSERT_EQ(test, 0, set_cpus_allowed_ptr(current,
+						      cpumask_of_node(slub_hp.normal_nid)));
+	return slub_hp.other_nid;
+}
+
+/* Pick the node for @t; skip the case if the machine has none. */
+static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_hp_trans *t)
+{
+	struct slub_hp_world w;
+
+	if (t->kind == SLUB_HP_MEMLESS_NODE)
+		w.nid = slub_hp_memless(test);
+	else if (t->kind == SLUB_HP_OFFLINE_NODE)
+		w.nid = slub_hp_offline(test);
+	else
+		w.nid = t->starts_online ? slub_hp_boot_node(test) : slub_hp.normal_nid;
+	w.tracked = slub_hp_tracked(w.nid);
+	w.barn_tracked = slub_hp_barn_tracked(w.nid);
+	return w;
+}
+
+#endif /* _MM_SLUB_KUNIT_WALK_H */
