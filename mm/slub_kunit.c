@@ -128,11 +128,14 @@ static void slub_hotplug_cache_created_in_window(struct kunit *test)
 /*
  * New caches get structures for exactly the tracked nodes, and those are the
  * policy's boot mask (N_NORMAL_MEMORY or N_MEMORY) while nothing is being
- * hotplugged.
+ * hotplugged. Where caches have barns, every online node, memoryless ones
+ * included, has one from boot (the 7.1 fix for sheaves on memoryless nodes).
  */
 static void slub_hotplug_boot_mask(struct kunit *test)
 {
 	nodemask_t tracked = slub_hp_tracked_mask();
+	nodemask_t barn_tracked = slub_hp_barn_tracked_mask();
+	nodemask_t barn_boot = slub_hp_barn_boot_mask();
 	nodemask_t expected = slub_hp.policy == SLUB_HP_POLICY_MEMORY ?
 			      node_states[N_MEMORY] : node_states[N_NORMAL_MEMORY];
 
@@ -140,6 +143,9 @@ static void slub_hotplug_boot_mask(struct kunit *test)
 			      "tracked nodes %*pbl, policy %s expects %*pbl",
 			      nodemask_pr_args(&tracked), slub_hp_policy_names[slub_hp.policy],
 			      nodemask_pr_args(&expected));
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_subset(barn_boot, barn_tracked),
+			      "nodes with barns %*pbl, expected at least %*pbl",
+			      nodemask_pr_args(&barn_tracked), nodemask_pr_args(&barn_boot));
 	slub_hp_expect_coverage(test, "boot");
 	slub_hp_expect_new_cache_nodes(test, "boot");
 }

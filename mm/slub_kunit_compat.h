@@ -125,6 +125,12 @@ static inline bool slub_hp_wants_barn(struct kmem_cache *s)
 	return cache_has_sheaves(s);
 }
 
+/* Nodes with a barn from boot: every online node, memoryless ones too. */
+static inline nodemask_t slub_hp_barn_boot_mask(void)
+{
+	return node_states[N_ONLINE];
+}
+
 /* A barn that holds nothing, as barn_init() leaves it; read only. */
 static inline bool slub_hp_barn_pristine(void *p)
 {
@@ -280,6 +286,11 @@ static void *slub_hp_barn(struct kmem_cache *s, int nid)
 static inline bool slub_hp_wants_barn(struct kmem_cache *s)
 {
 	return false;
+}
+
+static inline nodemask_t slub_hp_barn_boot_mask(void)
+{
+	return NODE_MASK_NONE;
 }
 
 static inline bool slub_hp_barn_pristine(void *barn)
