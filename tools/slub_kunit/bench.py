@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from slub_kunit.cli import CacheLock, RunRequest, make_build, prepare_tree_locked
-from slub_kunit.common import (EXIT_OK, EXIT_TESTS_FAILED, REPO, Stages,
-			       log)
+from slub_kunit import pipeline
+from slub_kunit.common import REPO, CacheLock, Stages, log
 from slub_kunit.kunit_tool import QEMU_CONFIG, suite_run_time
+from slub_kunit.pipeline import RunRequest
+from slub_kunit.status import Exit
 
 COLD_OVERHEAD_TARGET = 0.10
 WARM_TARGET_S = 45.0
@@ -122,8 +123,11 @@ def stock_suite(work: str) -> Optional[str]:
 
 
 def main(req: RunRequest, cold: bool, stock: bool) -> int:
-	src, work = prepare_tree_locked(req, Stages())
-	env = make_build(req, src, work).env()
+	# The work tree is prepared under its lock, which is then let go: the
+	# runner timed below takes it itself.
+	with pipeline.session(req, Stages()) as s:
+		s.prepare([])
+		src, work, env = s.src, s.work, s.build.env()
 	root = os.path.join(req.cache, 'bench', f'{src.key}-{req.arch}')
 	logs = os.path.join(root, 'logs')
 	os.makedirs(logs, exist_ok=True)
@@ -142,7 +146,7 @@ def main(req: RunRequest, cold: bool, stock: bool) -> int:
 	runs = [t for row in rows for t in (row.cold, row.warm) if t]
 	failed = sum(1 for t in runs if not t.ok)
 	print(f'{len(runs) - failed} passed, {failed} failed, 0 skipped')
-	return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+	return Exit.OK if failed == 0 else Exit.TESTS_FAILED
 
 
 def measure(req: RunRequest, work: str, env: Dict[str, str], dirs: Dict[str, str],

@@ -1,23 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Shared helpers: errors that end the run with one line, timed stages,
-# subprocess calls without a shell.
+# subprocess calls without a shell, atomic writes and cache locks.
 
+import fcntl
+import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-# Exit codes. validate has more of its own.
-EXIT_OK = 0
-EXIT_TESTS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_SETUP = 3
-EXIT_PATCH = 4
-EXIT_BUILD = 5
-EXIT_INTERRUPTED = 130
+from slub_kunit.status import Exit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
@@ -25,7 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__
 class UserError(Exception):
 	"""An error the user can act on; printed as one line, then exit."""
 
-	def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+	def __init__(self, message: str, code: Exit = Exit.USAGE) -> None:
 		super().__init__(message)
 		self.code = code
 
@@ -34,11 +30,16 @@ def log(msg: str) -> None:
 	print(f'[slub-kunit] {msg}', flush=True)
 
 
+def die(err: UserError) -> int:
+	print(f'slub-kunit: error: {err}', file=sys.stderr, flush=True)
+	return int(err.code)
+
+
 class Stages:
 	"""Records how long each stage of a run took."""
 
 	def __init__(self) -> None:
-		self.times: List[tuple] = []
+		self.times: List[Tuple[str, float]] = []
 
 	@contextmanager
 	def stage(self, name: str) -> Iterator[None]:
@@ -63,23 +64,76 @@ class Stages:
 
 def run(cmd: Sequence[str], cwd: Optional[str] = None,
 	env: Optional[Dict[str, str]] = None, capture: bool = True,
-	check: bool = True) -> subprocess.CompletedProcess:
-	"""Runs cmd (no shell). With capture, returns its output as text."""
+	check: bool = True, input_text: Optional[str] = None) -> subprocess.CompletedProcess:
+	"""Runs cmd (no shell), with input_text on its stdin if given. With
+	capture, returns its output as text."""
 	try:
 		res = subprocess.run(list(cmd), cwd=cwd, env=env, text=True,
-				     errors='backslashreplace',
+				     errors='surrogateescape' if input_text is not None else
+				     'backslashreplace', input=input_text,
 				     stdout=subprocess.PIPE if capture else None,
 				     stderr=subprocess.STDOUT if capture else None)
 	except FileNotFoundError:
-		raise UserError(f'{cmd[0]}: command not found', EXIT_SETUP)
+		raise UserError(f'{cmd[0]}: command not found', Exit.SETUP)
 	if check and res.returncode != 0:
 		tail = (res.stdout or '').strip().splitlines()[-1:] if capture else []
 		detail = f': {tail[0]}' if tail else ''
 		raise UserError(f'{" ".join(cmd[:3])} failed with exit code '
-				f'{res.returncode}{detail}', EXIT_SETUP)
+				f'{res.returncode}{detail}', Exit.SETUP)
 	return res
 
 
-def die(err: UserError) -> int:
-	print(f'slub-kunit: error: {err}', file=sys.stderr, flush=True)
-	return err.code
+def atomic_write(path: str, data: Union[str, bytes], mode: Optional[int] = None) -> None:
+	"""Writes path whole or not at all: a temporary file beside it, then
+	rename. A reader never sees half a file, and an interrupted write
+	leaves the old one."""
+	tmp = f'{path}.slub-kunit-tmp.{os.getpid()}'
+	try:
+		with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
+			f.write(data)
+		if mode is not None:
+			os.chmod(tmp, mode)
+		os.replace(tmp, path)
+	except BaseException:
+		try:
+			os.unlink(tmp)
+		except OSError:
+			pass
+		raise
+
+
+def safe_name(text: str) -> str:
+	"""A directory name from anything (a path, a version): what kbuild
+	and a shell take without quoting, plus a hash so names stay apart."""
+	short = re.sub(r'[^A-Za-z0-9._+-]+', '_', text).strip('_.')[-48:] or 'x'
+	return f'{short}-{hashlib.sha1(text.encode()).hexdigest()[:8]}'
+
+
+class CacheLock:
+	"""An exclusive lock on one part of the cache, across processes.
+
+	Held from the start to the end of whatever reads or writes that part
+	(a work tree from prepare through boot, the apt state during an update),
+	so that two commands on one cache take turns instead of mixing their
+	work. Released by the kernel if the process dies.
+	"""
+
+	def __init__(self, cache: str, key: str) -> None:
+		self.dir = os.path.join(cache, 'locks')
+		self.key = key
+		self.path = os.path.join(self.dir, f'{re.sub(r"[^A-Za-z0-9._+-]", "_", key)}.lock')
+		self.fd = -1
+
+	def __enter__(self) -> 'CacheLock':
+		os.makedirs(self.dir, exist_ok=True)
+		self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+		try:
+			fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+		except BlockingIOError:
+			log(f'waiting for another slub-kunit command ({self.key})')
+			fcntl.flock(self.fd, fcntl.LOCK_EX)
+		return self
+
+	def __exit__(self, *exc: object) -> None:
+		os.close(self.fd)
+		self.fd = -1

@@ -9,7 +9,8 @@ import shutil
 import string
 from typing import Dict, List
 
-from slub_kunit.common import EXIT_SETUP, UserError, log, run
+from slub_kunit.common import UserError, atomic_write, log, run
+from slub_kunit.status import Exit
 
 # What must exist on the host -> the Debian package that provides it.
 COMMON_NEEDS: Dict[str, str] = {
@@ -59,7 +60,7 @@ def ensure_packages(arches: List[str]) -> None:
 		return
 	line = 'apt-get install -y ' + ' '.join(missing)
 	if os.geteuid() != 0:
-		raise UserError(f'missing packages; run as root: {line}', EXIT_SETUP)
+		raise UserError(f'missing packages; run as root: {line}', Exit.SETUP)
 	log(f'installing {" ".join(missing)}')
 	env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
 	res = run(['apt-get', 'install', '-y', '-q'] + missing, env=env, check=False)
@@ -68,7 +69,7 @@ def ensure_packages(arches: List[str]) -> None:
 		run(['apt-get', 'install', '-y', '-q'] + missing, env=env)
 	still = missing_packages(arches)
 	if still:
-		raise UserError(f'still missing after install: {" ".join(still)}', EXIT_SETUP)
+		raise UserError(f'still missing after install: {" ".join(still)}', Exit.SETUP)
 
 
 QEMU_FRONT = '''#!/usr/bin/env python3
@@ -103,15 +104,15 @@ def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 				 if d and os.path.realpath(d) != os.path.realpath(bin_dir))
 	real = shutil.which(qemu, path=search)
 	if real is None:
-		raise UserError(f'{qemu} not found: apt-get install qemu-system-x86', EXIT_SETUP)
+		raise UserError(f'{qemu} not found: apt-get install qemu-system-x86', Exit.SETUP)
 	os.makedirs(bin_dir, exist_ok=True)
 	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
 	path = os.path.join(bin_dir, qemu)
-	old = open(path).read() if os.path.exists(path) else None
-	if old != text:
-		tmp = path + '.tmp'
-		with open(tmp, 'w') as f:
-			f.write(text)
-		os.chmod(tmp, 0o755)
-		os.replace(tmp, path)
+	try:
+		with open(path) as f:
+			same = f.read() == text
+	except OSError:
+		same = False
+	if not same:
+		atomic_write(path, text, mode=0o755)
 	return bin_dir

@@ -9,11 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TextIO
 
 from slub_kunit import host
-from slub_kunit.common import EXIT_BUILD, REPO, UserError
+from slub_kunit.common import REPO, UserError, atomic_write
+from slub_kunit.status import Exit
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 ARCHES = ('x86_64', 'um')
@@ -80,7 +83,7 @@ class Build:
 		res = self.kunit('config', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode != 0:
 			print(res.stdout)
-			raise UserError(f'kunit.py config failed for {self.arch}', EXIT_BUILD)
+			raise UserError(f'kunit.py config failed for {self.arch}', Exit.BUILD)
 
 	def ccache_pays(self) -> bool:
 		"""Whether ccache can save anything on this build.
@@ -101,11 +104,14 @@ class Build:
 		args += self.make_options()
 		for opt in self.kconfig_add:
 			args += ['--kconfig_add', opt]
-		res = self.kunit('build', args, capture=True, ccache=self.ccache_pays())
-		if res.returncode != 0:
+		with BuildProgress(self.build_dir) as progress:
+			res = self.kunit('build', args, capture=True, ccache=self.ccache_pays())
+		if res.returncode == 0:
+			progress.record()
+		else:
 			print(res.stdout[-20000:])
 			raise UserError(f'kunit.py build failed for {self.arch} (errors above)',
-					EXIT_BUILD)
+					Exit.BUILD)
 
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
@@ -129,6 +135,95 @@ class Build:
 				return f.read()
 		except OSError:
 			return ''
+
+
+# Where a build directory remembers how many objects its last full build
+# compiled: what the next one can be measured against.
+OBJECTS_FILE = '.slub-kunit-objects'
+
+
+def objects_since(build_dir: str, since: float) -> int:
+	"""Object files below build_dir written at or after since."""
+	n = 0
+	try:
+		with os.scandir(build_dir) as it:
+			for entry in it:
+				if entry.is_dir(follow_symlinks=False):
+					n += objects_since(entry.path, since)
+				elif entry.name.endswith('.o'):
+					try:
+						n += entry.stat(follow_symlinks=False).st_mtime >= since
+					except OSError:
+						pass
+	except OSError:
+		pass
+	return n
+
+
+def minutes(seconds: float) -> str:
+	m, s = divmod(int(seconds), 60)
+	return f'{m} min {s:02d} s' if m else f'{s} s'
+
+
+class BuildProgress:
+	"""How far a build is, while kunit.py builds in silence.
+
+	On a terminal, one line that updates every second: objects compiled,
+	out of what the last full build of that directory compiled when known,
+	and the time so far. Elsewhere (a CI log) the same at most every 30 s.
+	"""
+
+	def __init__(self, build_dir: str, out: TextIO = sys.stdout,
+		     tty: Optional[bool] = None, period: Optional[float] = None) -> None:
+		self.build_dir = build_dir
+		self.out = out
+		self.tty = out.isatty() if tty is None else tty
+		self.period = period if period is not None else (1.0 if self.tty else 30.0)
+		self.full = not os.path.exists(os.path.join(build_dir, 'vmlinux'))
+		self.expected = self.read_expected()
+		self.stop = threading.Event()
+		self.thread = threading.Thread(target=self.loop, daemon=True)
+		self.start = 0.0
+
+	def read_expected(self) -> Optional[int]:
+		try:
+			with open(os.path.join(self.build_dir, OBJECTS_FILE)) as f:
+				return int(f.read().split()[0])
+		except (OSError, ValueError, IndexError):
+			return None
+
+	def line(self) -> str:
+		done = objects_since(self.build_dir, self.start)
+		took = minutes(time.time() - self.start)
+		if self.expected:
+			return f'[slub-kunit] build: {done} of ~{self.expected} objects, {took}'
+		return f'[slub-kunit] build: {done} objects, {took}'
+
+	def loop(self) -> None:
+		while not self.stop.wait(self.period):
+			if self.tty:
+				self.out.write('\r' + self.line().ljust(60))
+			else:
+				self.out.write(self.line() + '\n')
+			self.out.flush()
+
+	def __enter__(self) -> 'BuildProgress':
+		self.start = time.time() - 1	# mtimes have a coarse grain
+		self.thread.start()
+		return self
+
+	def __exit__(self, *exc: Any) -> None:
+		self.stop.set()
+		self.thread.join()
+		if self.tty:
+			self.out.write('\r' + ' ' * 60 + '\r')
+			self.out.flush()
+
+	def record(self) -> None:
+		"""After a full build that succeeded: what the next one expects."""
+		if self.full:
+			atomic_write(os.path.join(self.build_dir, OBJECTS_FILE),
+				     f'{objects_since(self.build_dir, self.start)}\n')
 
 
 # 'make olddefconfig' alone leaves a few dozen results (kconfig's compiler

@@ -9,17 +9,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from slub_kunit.common import atomic_write
+from slub_kunit.status import Status
+
 SUITES = ('slub_hotplug', 'slub_hotplug_real')
 # The runner's kmemleak scan (debug kernels): only meaningful after the rest.
 LEAKS_SUITE = 'slub_hotplug_leaks'
 
-PASS, FAIL, SKIP, ERROR = 'PASS', 'FAIL', 'SKIP', 'ERROR'
 
-
-def leaves(group: Dict[str, Any], prefix: str = '') -> Iterator[Tuple[str, str]]:
+def leaves(group: Dict[str, Any], prefix: str = '') -> Iterator[Tuple[str, Status]]:
 	"""Yields (suite.case[.param], status) for every leaf of a JSON group."""
 	for case in group.get('test_cases', []):
-		yield f'{prefix}{case["name"]}', case['status']
+		yield f'{prefix}{case["name"]}', Status.of(case['status'])
 	for sub in group.get('sub_groups', []):
 		yield from leaves(sub, f'{prefix}{sub["name"]}.')
 
@@ -27,20 +28,20 @@ def leaves(group: Dict[str, Any], prefix: str = '') -> Iterator[Tuple[str, str]]
 @dataclass
 class Outcome:
 	"""What one run produced."""
-	cases: Dict[str, str] = field(default_factory=dict)
+	cases: Dict[str, Status] = field(default_factory=dict)
 	problems: List[str] = field(default_factory=list)
 
 	@property
 	def passed(self) -> int:
-		return sum(1 for s in self.cases.values() if s == PASS)
+		return sum(1 for s in self.cases.values() if s == Status.PASS)
 
 	@property
 	def failed(self) -> int:
-		return sum(1 for s in self.cases.values() if s not in (PASS, SKIP))
+		return sum(1 for s in self.cases.values() if s.failed)
 
 	@property
 	def skipped(self) -> int:
-		return sum(1 for s in self.cases.values() if s == SKIP)
+		return sum(1 for s in self.cases.values() if s == Status.SKIP)
 
 	@property
 	def ok(self) -> bool:
@@ -50,7 +51,7 @@ class Outcome:
 		return f'{self.passed} passed, {self.failed} failed, {self.skipped} skipped'
 
 	def failures(self) -> List[str]:
-		return [name for name, s in self.cases.items() if s not in (PASS, SKIP)]
+		return [name for name, s in self.cases.items() if s.failed]
 
 
 def outcome(result: Optional[Dict[str, Any]], exit_code: int,
@@ -81,9 +82,10 @@ def differences(first: Outcome, second: Outcome) -> List[str]:
 	"""Cases whose result differs between two runs of the same kernel."""
 	out = []
 	for name in sorted(set(first.cases) | set(second.cases)):
-		a, b = first.cases.get(name, 'missing'), second.cases.get(name, 'missing')
+		a = first.cases.get(name, Status.MISSING)
+		b = second.cases.get(name, Status.MISSING)
 		if a != b:
-			out.append(f'{name}: {a} then {b}')
+			out.append(f'{name}: {a.value} then {b.value}')
 	return out
 
 
@@ -94,9 +96,9 @@ def repeat_differences(out: Outcome) -> List[str]:
 		m = re.match(r'^(slub_hotplug(?:_real)?)_run(\d+)\.(.*)$', name)
 		if not m:
 			continue
-		first = out.cases.get(f'{m.group(1)}.{m.group(3)}', 'missing')
+		first = out.cases.get(f'{m.group(1)}.{m.group(3)}', Status.MISSING)
 		if first != status:
-			diffs.append(f'{name}: {status}, run 1 {first}')
+			diffs.append(f'{name}: {status.value}, run 1 {first.value}')
 	return diffs
 
 
@@ -135,9 +137,7 @@ def annotate(result: Dict[str, Any], meta: Dict[str, Any]) -> Dict[str, Any]:
 def write_json(path: str, result: Optional[Dict[str, Any]], meta: Dict[str, Any]) -> None:
 	data = annotate(result or {'name': 'KUnit Test Group', 'sub_groups': [],
 				   'test_cases': []}, meta)
-	with open(path, 'w') as f:
-		json.dump(data, f, indent=4)
-		f.write('\n')
+	atomic_write(path, json.dumps(data, indent=4) + '\n')
 
 
 def write_junit(path: str, out: Outcome, meta: Dict[str, Any]) -> None:
@@ -160,10 +160,10 @@ def write_junit(path: str, out: Outcome, meta: Dict[str, Any]) -> None:
 				ET.SubElement(plist, 'property', name=key, value=str(value))
 			suites[suite_name] = suite
 		tc = ET.SubElement(suite, 'testcase', classname=suite_name, name=case)
-		if status == SKIP:
+		if status == Status.SKIP:
 			ET.SubElement(tc, 'skipped')
-		elif status != PASS:
-			ET.SubElement(tc, 'failure', message=status)
+		elif status != Status.PASS:
+			ET.SubElement(tc, 'failure', message=status.value)
 	for problem in out.problems:
 		suite = ET.SubElement(root, 'testsuite', name='slub-kunit')
 		tc = ET.SubElement(suite, 'testcase', classname='slub-kunit', name='run')
@@ -173,4 +173,4 @@ def write_junit(path: str, out: Outcome, meta: Dict[str, Any]) -> None:
 		suite.set('tests', str(len(cases)))
 		suite.set('failures', str(sum(1 for c in cases if c.find('failure') is not None)))
 		suite.set('skipped', str(sum(1 for c in cases if c.find('skipped') is not None)))
-	ET.ElementTree(root).write(path, encoding='utf-8', xml_declaration=True)
+	atomic_write(path, ET.tostring(root, encoding='utf-8', xml_declaration=True))

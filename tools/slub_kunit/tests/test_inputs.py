@@ -1,17 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Hostile inputs: each ends in one line on stderr and a non-zero exit.
+# Hostile and careless command lines: each ends in one line on stderr and
+# the documented exit code, before any work is done.
 
 import contextlib
+import errno
 import io
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import cli, host, source
-from slub_kunit.common import EXIT_INTERRUPTED, EXIT_SETUP, EXIT_USAGE, UserError
+from slub_kunit import cli, host, pipeline, source
+from slub_kunit.common import UserError
+from slub_kunit.status import Exit
 
 
 def run_cli(argv):
@@ -29,74 +33,177 @@ class CliInputTest(unittest.TestCase):
 		self.cache = os.path.join(self.tmp, 'cache')
 		self.packages = mock.patch.object(host, 'missing_packages', return_value=[])
 		self.packages.start()
+		# No test here may get as far as fetching or building a kernel.
+		self.work = mock.patch.object(source, 'debian_source',
+					      side_effect=AssertionError('work started'))
+		self.work.start()
 
 	def tearDown(self):
+		self.work.stop()
 		self.packages.stop()
+		for d, dirs, _ in os.walk(self.tmp):
+			for name in dirs:
+				os.chmod(os.path.join(d, name), 0o755)
 		shutil.rmtree(self.tmp)
 
-	def assertOneLineError(self, argv, code, words):
-		got, err, _ = run_cli(argv + ['--cache', self.cache])
+	def assertOneLineError(self, argv, code, words, cache=True):
+		got, err, _ = run_cli(argv + (['--cache', self.cache] if cache else []))
 		self.assertEqual(got, code, err)
 		self.assertEqual(len(err.strip().splitlines()), 1, err)
 		self.assertTrue(err.startswith('slub-kunit: error: '), err)
 		self.assertIn(words, err)
+		self.assertNotIn("['", err)
+		return err
+
+	def file(self, name, data=b''):
+		path = os.path.join(self.tmp, name)
+		with open(path, 'wb') as f:
+			f.write(data)
+		return path
 
 	def test_nonexistent_kernel_path(self):
 		self.assertOneLineError(['run', '--kernel', os.path.join(self.tmp, 'none')],
-					EXIT_USAGE, 'no such directory')
+					Exit.USAGE, 'no such directory')
 
 	def test_non_kernel_path(self):
 		os.makedirs(os.path.join(self.tmp, 'notlinux'))
 		self.assertOneLineError(['run', '--kernel', os.path.join(self.tmp, 'notlinux')],
-					EXIT_USAGE, 'not a kernel tree')
+					Exit.USAGE, 'not a kernel tree')
 
 	def test_unknown_kernel_value(self):
-		self.assertOneLineError(['run', '--kernel', 'banana'], EXIT_USAGE, 'expected 6.12, 7')
+		self.assertOneLineError(['run', '--kernel', 'banana'], Exit.USAGE, 'expected 6.12, 7')
 
 	def test_missing_patch_file(self):
 		self.assertOneLineError(['run', '--patch', os.path.join(self.tmp, 'x.patch')],
-					4, 'no such file')
+					Exit.PATCH, 'no such file')
 
 	def test_empty_patch_file(self):
-		path = os.path.join(self.tmp, 'empty.patch')
-		open(path, 'w').close()
-		self.assertOneLineError(['run', '--patch', path], 4, 'empty')
+		self.assertOneLineError(['run', '--patch', self.file('empty.patch')], Exit.PATCH,
+					'empty')
 
 	def test_binary_patch_file(self):
-		path = os.path.join(self.tmp, 'bin.patch')
-		with open(path, 'wb') as f:
-			f.write(b'\x00\x01binary')
-		self.assertOneLineError(['run', '--patch', path], 4, 'binary')
+		self.assertOneLineError(['run', '--patch', self.file('bin.patch', b'\x00\x01bin')],
+					Exit.PATCH, 'binary')
+
+	def test_patch_out_of_the_tree(self):
+		text = b'--- a/x\n+++ b//etc/passwd\n@@ -1 +1 @@\n-a\n+b\n'
+		self.assertOneLineError(['run', '--patch', self.file('abs.patch', text)],
+					Exit.PATCH, 'outside the kernel tree')
+
+	def test_jobs_must_be_positive(self):
+		for value in ('0', '-3', 'x'):
+			self.assertOneLineError(['run', '--jobs', value], Exit.USAGE, '--jobs')
+
+	def test_output_files_checked_first(self):
+		os.makedirs(os.path.join(self.tmp, 'adir'))
+		ro = os.path.join(self.tmp, 'ro')
+		os.makedirs(ro)
+		os.chmod(ro, 0o555)
+		cases = [(os.path.join(self.tmp, 'adir'), 'is a directory'),
+			 (os.path.join(self.tmp, 'missing', 'r.json'), 'no such directory')]
+		if os.geteuid() != 0:
+			cases.append((os.path.join(ro, 'r.json'), 'not writable'))
+		for path, words in cases:
+			for opt in ('--json', '--junit'):
+				self.assertOneLineError(['run', opt, path], Exit.USAGE, words)
+
+	def test_relative_paths_become_absolute(self):
+		old = os.getcwd()
+		os.chdir(self.tmp)
+		try:
+			args = cli.parser().parse_args(['run', '--cache', 'rel/cache', '--build-dir', 'b',
+							'--json', 'r.json'])
+		finally:
+			os.chdir(old)
+		self.assertEqual(args.cache, os.path.join(os.path.realpath(self.tmp), 'rel/cache'))
+		self.assertTrue(os.path.isabs(args.build_dir))
+		self.assertTrue(os.path.isabs(args.json_path))
+
+	def test_version_is_not_hijacked_by_a_directory(self):
+		old = os.getcwd()
+		os.chdir(self.tmp)
+		os.makedirs('6.12')
+		try:
+			self.assertEqual(cli.parser().parse_args(['run']).kernel, '6.12')
+			self.assertEqual(cli.parser().parse_args(['run', '--kernel', '6.12']).kernel,
+					 '6.12')
+			self.assertEqual(cli.parser().parse_args(['run', '--kernel', './6.12']).kernel,
+					 os.path.join(os.path.realpath(self.tmp), '6.12'))
+		finally:
+			os.chdir(old)
+
+	def test_test_with_bogus_kernel(self):
+		self.assertOneLineError(['test', '--kernel', 'bogus'], Exit.USAGE, 'bogus')
+
+	def test_export_into_a_non_empty_directory(self):
+		out = os.path.join(self.tmp, 'out')
+		os.makedirs(out)
+		self.file('out/0001-old.patch', b'old')
+		self.assertOneLineError(['export', '--out', out], Exit.USAGE, 'not an empty directory')
+
+	def test_unknown_version_lists_what_there_is(self):
+		apt = mock.Mock()
+		apt.packages.side_effect = lambda pat: [p for p in (
+			'linux-source-6.1', 'linux-source-6.12', 'linux-source-7.3')
+			if __import__('re').fullmatch(pat, p)]
+		apt.candidate.return_value = '1'
+		with self.assertRaises(UserError) as ctx:
+			source.resolve_package(apt, '5.10')
+		self.assertEqual(ctx.exception.code, Exit.USAGE)
+		self.assertIn('available: 6.1, 6.12, 7.3', str(ctx.exception))
 
 	def test_full_cache_disk(self):
 		full = mock.Mock(f_bavail=10, f_frsize=4096)
+		req = pipeline.RunRequest(cache=self.tmp)
 		with mock.patch.object(os, 'statvfs', return_value=full):
-			self.assertOneLineError(['run'], EXIT_SETUP, 'MiB free')
+			with self.assertRaises(UserError) as ctx:
+				pipeline.check_space(req, warm=False)
+		self.assertEqual(ctx.exception.code, Exit.SETUP)
+		self.assertIn('MiB free', str(ctx.exception))
+
+	def test_warm_run_needs_little_space(self):
+		gig = mock.Mock(f_bavail=1 << 18, f_frsize=4096)
+		req = pipeline.RunRequest(cache=self.tmp)
+		with mock.patch.object(os, 'statvfs', return_value=gig):
+			pipeline.check_space(req, warm=True)
+			with self.assertRaises(UserError):
+				pipeline.check_space(req, warm=False)
 
 	def test_unwritable_cache(self):
-		target = os.path.join(self.tmp, 'file')
-		open(target, 'w').close()
+		target = self.file('file')
 		got, err, _ = run_cli(['run', '--cache', os.path.join(target, 'sub')])
-		self.assertEqual(got, EXIT_SETUP, err)
+		self.assertEqual(got, Exit.SETUP, err)
 		self.assertEqual(len(err.strip().splitlines()), 1)
 
 	def test_unwritable_build_dir(self):
-		target = os.path.join(self.tmp, 'file')
-		open(target, 'w').close()
+		target = self.file('file')
 		self.assertOneLineError(['run', '--build-dir', os.path.join(target, 'sub')],
-					EXIT_SETUP, '--build-dir')
+					Exit.SETUP, '--build-dir')
 
 	def test_disk_full_midway(self):
-		import errno
 		full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), '/cache/work/x')
-		with mock.patch.object(cli, 'run_suite', side_effect=full):
-			self.assertOneLineError(['run'], EXIT_SETUP, 'No space left on device')
+		with mock.patch.object(pipeline, 'run_suite', side_effect=full):
+			self.assertOneLineError(['run'], Exit.SETUP, 'No space left on device')
 
 	def test_ctrl_c(self):
-		with mock.patch.object(cli, 'run_suite', side_effect=KeyboardInterrupt):
+		with mock.patch.object(pipeline, 'run_suite', side_effect=KeyboardInterrupt):
 			got, err, _ = run_cli(['run', '--cache', self.cache])
-		self.assertEqual(got, EXIT_INTERRUPTED)
+		self.assertEqual(got, Exit.INTERRUPTED)
 		self.assertIn('interrupted', err)
+
+	def test_validate_checks_patches_before_any_build(self):
+		self.assertOneLineError(['validate', '--patch', os.path.join(self.tmp, 'nope')],
+					Exit.PATCH, 'no such file')
+		self.assertOneLineError(['validate'], Exit.USAGE, 'needs --patch')
+
+	def test_commit_needs_a_repository_path(self):
+		from slub_kunit import validate
+		req = pipeline.RunRequest(cache=self.cache)
+		with self.assertRaises(UserError) as ctx:
+			validate.from_commits(req, 'a..b')
+		self.assertEqual(ctx.exception.code, Exit.USAGE)
+		with self.assertRaises(UserError):
+			validate.from_commits(req, 'nonsense')
 
 
 class HostTest(unittest.TestCase):
@@ -107,7 +214,7 @@ class HostTest(unittest.TestCase):
 			with self.assertRaises(UserError) as ctx:
 				host.ensure_packages(['x86_64'])
 		self.assertIn('apt-get install -y qemu-system-data qemu-system-x86', str(ctx.exception))
-		self.assertEqual(ctx.exception.code, EXIT_SETUP)
+		self.assertEqual(ctx.exception.code, Exit.SETUP)
 
 	def test_um_needs_no_qemu(self):
 		with mock.patch.object(host, '_present', side_effect=lambda w: 'qemu' not in w):
@@ -124,7 +231,6 @@ class HostTest(unittest.TestCase):
 		os.chmod(fake, 0o755)
 		with mock.patch.dict(os.environ, {'PATH': real_dir + os.pathsep + os.environ['PATH']}):
 			front = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu')
-		import subprocess
 		out = subprocess.run([os.path.join(front, 'fake-qemu'), '-m', '1', '-accel', 'kvm',
 				      '-accel', 'hvf', '-accel', 'tcg'], capture_output=True, text=True,
 				     env={k: v for k, v in os.environ.items() if k != 'SLUB_KUNIT_KVM'})
@@ -136,81 +242,6 @@ class HostTest(unittest.TestCase):
 			host.qemu_front(front, qemu='fake-qemu')
 		with open(os.path.join(front, 'fake-qemu')) as f:
 			self.assertIn(repr(fake), f.read())
-
-
-class FakeApt(source.Apt):
-
-	def __init__(self, names, candidates):
-		self.names = names
-		self.candidates = candidates
-
-	def packages(self, pattern):
-		import re
-		return sorted(n for n in self.names if re.fullmatch(pattern, n))
-
-	def candidate(self, package):
-		return self.candidates.get(package)
-
-
-class SourceTest(unittest.TestCase):
-
-	def test_newest_7(self):
-		apt = FakeApt(['linux-source-6.12', 'linux-source-7.2', 'linux-source-7.10',
-			       'linux-source-7.3'],
-			      {'linux-source-7.2': '1', 'linux-source-7.3': '1',
-			       'linux-source-7.10': None, 'linux-source-6.12': '1'})
-		self.assertEqual(source.resolve_package(apt, '7'), 'linux-source-7.3')
-		self.assertEqual(source.resolve_package(apt, '6.12'), 'linux-source-6.12')
-
-	def test_no_package_reachable(self):
-		with self.assertRaises(UserError) as ctx:
-			source.resolve_package(FakeApt([], {}), '7')
-		self.assertEqual(ctx.exception.code, EXIT_SETUP)
-		self.assertIn('linux-source-7.*', str(ctx.exception))
-
-	def test_resolution_remembered_until_update(self):
-		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
-		self.addCleanup(shutil.rmtree, tmp)
-		apt = FakeApt(['linux-source-7.2'], {'linux-source-7.2': '7.2.1-1'})
-		source.Apt.__init__(apt, tmp)
-		os.makedirs(apt.root)
-		self.assertEqual(source.resolve(apt, '7'), ('linux-source-7.2', '7.2.1-1'))
-		apt.names, apt.candidates = [], {}
-		self.assertEqual(source.resolve(apt, '7'), ('linux-source-7.2', '7.2.1-1'))
-		apt.forget()
-		with self.assertRaises(UserError):
-			source.resolve(apt, '7')
-
-	def test_apt_update_unreachable(self):
-		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
-		self.addCleanup(shutil.rmtree, tmp)
-		failed = mock.Mock(returncode=100, stdout='Err:1 http://x trixie InRelease\n')
-		with mock.patch.object(source, 'run', return_value=failed):
-			with self.assertRaises(UserError) as ctx:
-				source.Apt(tmp).update()
-		self.assertIn('no Debian package index reachable', str(ctx.exception))
-
-	def test_generation(self):
-		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
-		self.addCleanup(shutil.rmtree, tmp)
-		os.makedirs(os.path.join(tmp, 'include/linux'))
-		path = os.path.join(tmp, 'include/linux/node.h')
-		with open(path, 'w') as f:
-			f.write('#define MEM_ONLINE 1\n')
-		self.assertEqual(source.generation_of(tmp), source.GEN_MEMORY)
-		with open(path, 'w') as f:
-			f.write('#define NODE_ADDING_FIRST_MEMORY (1<<0)\n')
-		self.assertEqual(source.generation_of(tmp), source.GEN_NODE)
-
-	def test_in_tree_config_refused(self):
-		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
-		self.addCleanup(shutil.rmtree, tmp)
-		for rel in source.KERNEL_MARKERS + ('.config',):
-			os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
-			open(os.path.join(tmp, rel), 'w').close()
-		with self.assertRaises(UserError) as ctx:
-			source.user_tree(tmp)
-		self.assertIn('mrproper', str(ctx.exception))
 
 
 if __name__ == '__main__':

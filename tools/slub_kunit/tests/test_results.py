@@ -5,6 +5,9 @@
 import unittest
 
 from slub_kunit import mutate, results
+from slub_kunit.status import Mutant, Status
+
+P, F, S = Status.PASS, Status.FAIL, Status.SKIP
 
 
 def group(name, cases=(), subs=()):
@@ -69,25 +72,28 @@ class MutantTest(unittest.TestCase):
 
 	def test_judge(self):
 		m = {'name': 'm', 'killers': ['s.ev.MEM_OFFLINE (*,*) normal->none']}
-		self.assertEqual(mutate.judge(m, ['s.ev.MEM_OFFLINE (2,2) normal->none'], []).status,
-				 mutate.KILLED)
-		self.assertEqual(mutate.judge(m, ['s.other'], []).status, mutate.ELSEWHERE)
-		self.assertEqual(mutate.judge(m, [], []).status, mutate.SURVIVED)
-		self.assertEqual(mutate.judge(m, ['s.'], []).status, mutate.KILLED)
-		self.assertEqual(mutate.judge(m, ['t.'], []).status, mutate.ELSEWHERE)
+		self.assertEqual(mutate.judge(m, ['s.ev.MEM_OFFLINE (nid,nid) normal->none'], []).status,
+				 Mutant.KILLED)
+		self.assertEqual(mutate.judge(m, ['s.other'], []).status, Mutant.ELSEWHERE)
+		self.assertEqual(mutate.judge(m, [], []).status, Mutant.SURVIVED)
+		self.assertEqual(mutate.judge(m, ['s.'], []).status, Mutant.KILLED)
+		self.assertEqual(mutate.judge(m, ['t.'], []).status, Mutant.ELSEWHERE)
+
+	def test_judge_by_splat(self):
+		m = {'name': 'm', 'killers': ['splat:possible recursive locking']}
+		lockdep = 'kernel log: WARNING: possible recursive locking detected'
+		self.assertEqual(mutate.judge(m, [], [lockdep]).status, Mutant.KILLED)
+		self.assertEqual(mutate.judge(m, [], ['kernel log: BUG: KASAN: x']).status,
+				 Mutant.ELSEWHERE)
 
 	def test_catalogues_are_well_formed(self):
 		for gen in ('memory_notify', 'node_notify'):
 			cat = mutate.load_catalogue(gen)
 			names = [m['name'] for m in cat['mutants']]
-			self.assertGreaterEqual(len(names), 8, gen)
+			self.assertGreaterEqual(len(names), 25, gen)
 			self.assertEqual(len(names), len(set(names)), gen)
 			for m in cat['mutants']:
 				self.assertTrue(m['killers'] and m['edits'] and m['invariant'], m['name'])
-
-
-if __name__ == '__main__':
-	unittest.main()
 
 
 class SplatTest(unittest.TestCase):
@@ -112,8 +118,8 @@ class SplatTest(unittest.TestCase):
 class FlakeTest(unittest.TestCase):
 
 	def test_differences(self):
-		a = results.Outcome(cases={'s.a': 'PASS', 's.b': 'SKIP', 's.c': 'PASS'})
-		b = results.Outcome(cases={'s.a': 'PASS', 's.b': 'PASS'})
+		a = results.Outcome(cases={'s.a': P, 's.b': S, 's.c': P})
+		b = results.Outcome(cases={'s.a': P, 's.b': P})
 		self.assertEqual(results.differences(a, b),
 				 ['s.b: SKIP then PASS', 's.c: PASS then missing'])
 		self.assertEqual(results.differences(a, a), [])
@@ -144,28 +150,33 @@ class ValidateTest(unittest.TestCase):
 
 	def test_classify(self):
 		from slub_kunit import validate
-		base = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'PASS',
-					      'slub_hotplug.slub_hotplug_cache_created_in_window': 'PASS',
-					      'slub_hotplug.slub_hotplug_boot_mask': 'PASS'})
-		patched = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'FAIL',
-						 'slub_hotplug.slub_hotplug_cache_created_in_window': 'FAIL',
-						 'slub_hotplug.slub_hotplug_boot_mask': 'PASS'})
-		alt = results.Outcome(cases={'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (2,2) x': 'PASS',
-					     'slub_hotplug.slub_hotplug_cache_created_in_window': 'FAIL'})
+		from slub_kunit.status import Change, Step
+		ev = 'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (nid,nid) x'
+		win = 'slub_hotplug.slub_hotplug_cache_created_in_window'
+		boot = 'slub_hotplug.slub_hotplug_boot_mask'
+		base = results.Outcome(cases={ev: P, win: P, boot: P})
+		patched = results.Outcome(cases={ev: F, win: F, boot: P})
+		alt = results.Outcome(cases={ev: P, win: F})
 		changes = validate.classify(base, patched, alt)
 		kinds = {c.case.split('.')[1]: c.kind for c in changes}
-		self.assertEqual(kinds, {'slub_hotplug_event': validate.POLICY,
-					 'slub_hotplug_cache_created_in_window': validate.INVARIANT})
-		self.assertIn('I1 coverage', validate.verdict(changes, 'normal', []))
-		policy_only = [c for c in changes if c.kind == validate.POLICY]
-		self.assertIn('no invariant broken', validate.verdict(policy_only, 'normal', []))
-		self.assertEqual(validate.verdict([], 'normal', []), 'no behaviour change')
+		self.assertEqual(kinds, {'slub_hotplug_event': Change.POLICY,
+					 'slub_hotplug_cache_created_in_window': Change.INVARIANT})
+		step, line = validate.verdict(changes, [])
+		self.assertEqual(step, Step.BROKEN)
+		self.assertIn('I1 coverage', line)
+		policy_only = [c for c in changes if c.kind == Change.POLICY]
+		self.assertEqual(validate.verdict(policy_only, [])[0], Step.POLICY)
+		self.assertEqual(validate.verdict([], [])[0], Step.NO_CHANGE)
 
 
 class RepeatTest(unittest.TestCase):
 
 	def test_repeat_differences(self):
-		out = results.Outcome(cases={'slub_hotplug.a': 'PASS', 'slub_hotplug_run2.a': 'FAIL',
-					     'slub_hotplug_real.b': 'PASS', 'slub_hotplug_real_run2.b': 'PASS'})
+		out = results.Outcome(cases={'slub_hotplug.a': P, 'slub_hotplug_run2.a': F,
+					     'slub_hotplug_real.b': P, 'slub_hotplug_real_run2.b': P})
 		self.assertEqual(results.repeat_differences(out),
 				 ['slub_hotplug_run2.a: FAIL, run 1 PASS'])
+
+
+if __name__ == '__main__':
+	unittest.main()

@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The run pipeline every subcommand uses: fetch a kernel, prepare its work
+# tree (the suite overlaid, the patches applied), configure, build and boot
+# it with the tree's own kunit.py, and judge what it printed.
+#
+# A Session holds the work tree and the build directory of one kernel and
+# arch for as long as it lasts (one run, or every step of a validate or a
+# mutate): no other command on the same cache can change them meanwhile.
+
+import dataclasses
+import os
+import platform
+import tempfile
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from slub_kunit import host, results, source, tree
+from slub_kunit.common import CacheLock, Stages, UserError, log, safe_name
+from slub_kunit.kunit_tool import ARCHES, Build, load_json
+from slub_kunit.patches import Patch
+from slub_kunit.status import Exit
+
+POLICIES = ('normal', 'memory')
+
+# --debug: the kernel checkers a regression suite must run clean under, on
+# both arches (UML has KASAN and kmemleak on x86_64 hosts).
+# kmemleak scans when slub_hotplug_no_new_leaks asks it to; its own scan
+# thread, a minute after boot, only slows an emulated machine down.
+# Not SLUB_DEBUG_ON: debug flags take sheaves from 7.x caches, so barns and
+# their failure paths would go unchecked; KASAN catches what it would.
+DEBUG_KCONFIG = ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=y',
+		 'CONFIG_DEBUG_VM=y', 'CONFIG_DEBUG_KMEMLEAK=y',
+		 'CONFIG_DEBUG_KMEMLEAK_AUTO_SCAN=n']
+
+# Free space a run needs in the cache: a cold one unpacks and builds a
+# kernel, a warm one rebuilds a few objects.
+COLD_SPACE = 3 << 30
+WARM_SPACE = 512 << 20
+
+
+@dataclass
+class RunRequest:
+	"""One run of the suite, as the command line asked for it."""
+	cache: str
+	kernel: str = '6.12'
+	commit: Optional[str] = None	# a commit of the git repository --kernel names
+	commits: Optional[str] = None	# validate: the BASE..HEAD the patches came from
+	arch: str = 'x86_64'
+	patches: List[Patch] = field(default_factory=list)
+	policy: Optional[str] = None
+	json_path: Optional[str] = None
+	junit_path: Optional[str] = None
+	jobs: int = os.cpu_count() or 1
+	repeat: int = 1
+	kernel_args: List[str] = field(default_factory=list)
+	debug: bool = False
+	build_dir: Optional[str] = None
+
+	def with_patches(self, patches: List[Patch]) -> 'RunRequest':
+		"""The same request with other patches and no outputs of its own."""
+		return dataclasses.replace(self, patches=list(patches), json_path=None,
+					   junit_path=None)
+
+	def kconfig_add(self) -> List[str]:
+		out = [f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={self.repeat}'] if self.repeat > 1 else []
+		return out + (DEBUG_KCONFIG if self.debug else [])
+
+
+@dataclass
+class RunResult:
+	req: RunRequest
+	outcome: results.Outcome
+	meta: Dict[str, Any]
+	stages: Stages
+	raw: Optional[Dict[str, Any]] = None
+	build: Optional[Build] = None
+	flaky: List[str] = field(default_factory=list)
+
+
+def build_dir_for(req: RunRequest, src: source.Source) -> str:
+	suffix = '-debug' if req.debug else ''
+	return os.path.abspath(req.build_dir or os.path.join(
+		req.cache, 'build', f'{src.key}-{req.arch}{suffix}'))
+
+
+def check_space(req: RunRequest, warm: bool) -> None:
+	st = os.statvfs(req.cache)
+	free = st.f_bavail * st.f_frsize
+	need = WARM_SPACE if warm else COLD_SPACE
+	if free < need:
+		raise UserError(f'cache directory {req.cache} has {free >> 20} MiB free; '
+				f'this run needs about {need >> 20} MiB', Exit.SETUP)
+
+
+def metadata(req: RunRequest, src: source.Source, policy: str,
+	     patches: List[Patch], fuzz: List[str]) -> Dict[str, Any]:
+	return {
+		'kernel': src.label,
+		'package': src.package,
+		'version': src.version,
+		'commit': src.commit,
+		'generation': src.generation,
+		'arch': req.arch,
+		'policy': policy,
+		'patches': [{'name': p.name, 'subject': p.subject, 'sha256': p.sha256}
+			    for p in patches],
+		'fuzz': fuzz,
+		'host': platform.node(),
+		'debug': req.debug,
+		'repeat': req.repeat,
+	}
+
+
+def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
+	 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+	"""Boots a built kernel once; judges the cases and the kernel log."""
+	with tempfile.TemporaryDirectory(prefix='slub-kunit-') as tmp:
+		json_tmp = os.path.join(tmp, 'result.json')
+		with stages.stage(stage):
+			code = build.exec(json_tmp, [f'slub_hotplug_kunit.policy={policy}'] +
+					  req.kernel_args)
+		raw = load_json(json_tmp)
+	outcome = results.outcome(raw, code)
+	for line in results.repeat_differences(outcome)[:5]:
+		outcome.problems.append(f'not repeatable in one boot: {line}')
+	for line in results.splats(build.kernel_log())[:5]:
+		outcome.problems.append(f'kernel log: {line}')
+	return outcome, raw
+
+
+@dataclass
+class Session:
+	"""A kernel and arch whose work tree and build directory this command
+	holds until the session ends."""
+	req: RunRequest
+	src: source.Source
+	build: Build
+	stages: Stages
+	work: str = ''
+	fuzz: List[str] = field(default_factory=list)
+
+	@property
+	def policy(self) -> str:
+		return self.req.policy or source.default_policy(self.src.generation)
+
+	def prepare(self, patches: List[Patch], edits: Optional[Dict[str, str]] = None) -> None:
+		with self.stages.stage('prepare'):
+			wt = tree.prepare(self.src.path, self.src.label,
+					  os.path.join(self.req.cache, 'work'), self.src.key, patches,
+					  edits=edits, reuse=self.src.package is not None or
+					  self.src.commit is not None, unpack_id=self.src.unpack_id)
+		self.work, self.fuzz = wt.path, wt.fuzz
+		self.build.tree = wt.path
+		for note in wt.fuzz:
+			log(f'warning: applied with fuzz: {note}')
+
+	def build_kernel(self) -> None:
+		with self.stages.stage('configure'):
+			tree.write_tree_header(self.work)
+			self.build.config()
+		with self.stages.stage('build'):
+			self.build.build()
+
+	def boot(self, policy: Optional[str] = None,
+		 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+		return boot(self.req, self.build, self.stages, policy or self.policy, stage)
+
+	def build_and_boot(self) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+		self.build_kernel()
+		return self.boot()
+
+
+@contextmanager
+def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
+	"""Fetches the kernel and holds its work tree and build directory."""
+	if req.arch not in ARCHES:
+		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', Exit.USAGE)
+	writable_dir(req.cache, 'cache directory')
+	if req.build_dir:
+		writable_dir(req.build_dir, '--build-dir')
+	host.ensure_packages([req.arch])
+	src = source.get_source(req.kernel, req.cache, stages, req.commit)
+	build_dir = build_dir_for(req, src)
+	check_space(req, warm=os.path.isdir(os.path.join(req.cache, 'work', src.key)) and
+		    os.path.exists(os.path.join(build_dir, 'vmlinux')))
+	build = Build(tree='', arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
+		      build_dir=build_dir, kconfig_add=req.kconfig_add(),
+		      timeout=600 if req.debug else 300)
+	with ExitStack() as locks:
+		# Always the work tree first, then the build directory.
+		locks.enter_context(CacheLock(req.cache, f'work-{src.key}'))
+		locks.enter_context(CacheLock(req.cache, f'build-{safe_name(build_dir)}'))
+		yield Session(req=req, src=src, build=build, stages=stages)
+
+
+def writable_dir(path: str, what: str) -> None:
+	"""Creates path if needed; one line and exit 3 if it cannot be written."""
+	try:
+		os.makedirs(path, exist_ok=True)
+	except OSError as e:
+		raise UserError(f'{what} {path}: {e.strerror}', Exit.SETUP)
+	if not os.access(path, os.W_OK):
+		raise UserError(f'{what} {path} is not writable', Exit.SETUP)
+
+
+def write_outputs(req: RunRequest, raw: Optional[Dict[str, Any]],
+		  outcome: results.Outcome, meta: Dict[str, Any]) -> None:
+	if req.json_path:
+		results.write_json(req.json_path, raw, meta)
+	if req.junit_path:
+		results.write_junit(req.junit_path, outcome, meta)
+
+
+def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
+	"""Fetch, prepare, build and run; never raises for failing cases. With
+	second_boot, a kernel whose run passed is booted once more (same
+	session, so the same kernel) and every case that changed is listed."""
+	stages = Stages()
+	with session(req, stages) as s:
+		s.prepare(req.patches)
+		meta = metadata(req, s.src, s.policy, req.patches, s.fuzz)
+		log(f'kernel {s.src.label} ({s.src.generation} generation), arch {req.arch}, '
+		    f'policy {s.policy}, patches: '
+		    f'{", ".join(p.name for p in req.patches) or "none"}')
+		outcome, raw = s.build_and_boot()
+		res = RunResult(req=req, outcome=outcome, meta=meta, stages=stages, raw=raw,
+				build=s.build)
+		if second_boot and outcome.ok:
+			again, _ = s.boot(stage='second boot')
+			res.flaky = results.differences(outcome, again)
+			res.flaky += [f'second boot: {p}' for p in again.problems]
+	write_outputs(req, raw, outcome, meta)
+	return res
+
+
+def report(res: RunResult) -> None:
+	print('Stages:')
+	print(res.stages.table())
+	for note in res.meta.get('fuzz', []):
+		print(f'WARNING: applied with fuzz: {note}')
+	for problem in res.outcome.problems:
+		print(f'FAILURE: {problem}')
+	for name in res.outcome.failures():
+		print(f'FAILED: {name}')
+
+
+def test_matrix(kernels: List[str], arches: List[str], cache: str, jobs: int,
+		debug: bool) -> Tuple[List[Tuple[str, str, str, bool]], List[int]]:
+	"""Runs the suite on every kernel and arch, each booted twice; returns
+	the table's rows and the (passed, failed, skipped) totals."""
+	rows = []
+	total = [0, 0, 0]
+	for kernel in kernels:
+		for arch in arches:
+			req = RunRequest(cache=cache, kernel=kernel, arch=arch, jobs=jobs, debug=debug)
+			try:
+				res = run_suite(req, second_boot=True)
+			except UserError as err:
+				if err.code == Exit.USAGE:
+					raise
+				rows.append((kernel, arch, f'error: {err}', False))
+				total[1] += 1
+				continue
+			changed = res.flaky
+			report(res)
+			for line in changed:
+				print(f'FLAKY: {line}')
+			out = res.outcome
+			ok = out.ok and not changed
+			rows.append((res.meta['kernel'], arch, out.summary() +
+				     (f', {len(changed)} differ on a second boot' if changed else
+				      ', same on a second boot' if out.ok else '') +
+				     f' ({res.stages.total():.0f} s)', ok))
+			total[0] += out.passed
+			total[1] += out.failed + (0 if ok or out.failed else 1)
+			total[2] += out.skipped
+	return rows, total
