@@ -10,13 +10,16 @@
 # content did not change keep their old mtime, so make rebuilds only what
 # did change.
 
-import hashlib
 import os
 import re
 import shutil
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from slub_kunit.common import EXIT_PATCH, EXIT_SETUP, REPO, UserError, run
+from slub_kunit import patches as patchfiles
+from slub_kunit.common import REPO, UserError, atomic_write, run
+from slub_kunit.patches import Patch
+from slub_kunit.status import Exit
 
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
@@ -39,64 +42,15 @@ def overlay_files(repo: str = REPO) -> List[str]:
 	return sorted(out)
 
 
-def series_patches(patch_dir: str) -> List[str]:
-	"""The patches a quilt-style series file in patch_dir lists, in order."""
-	with open(os.path.join(patch_dir, 'series')) as f:
-		names = [l.strip() for l in f if l.strip() and not l.startswith('#')]
-	return [os.path.join(patch_dir, n) for n in names]
-
-
-def integration_patches(repo: str = REPO, runner: bool = True) -> List[str]:
+def integration_patches(repo: str = REPO, runner: bool = True) -> List[Patch]:
 	"""The suite's own edits to kernel files: tools/patches/series, then
 	(unless only what is exported is wanted) tools/patches/runner/series."""
 	patch_dir = os.path.join(repo, 'tools', 'patches')
-	out = series_patches(patch_dir)
+	out = patchfiles.series(patch_dir)
 	runner_dir = os.path.join(patch_dir, 'runner')
 	if runner and os.path.isdir(runner_dir):
-		out += series_patches(runner_dir)
+		out += patchfiles.series(runner_dir)
 	return out
-
-
-def sha256(path: str) -> str:
-	h = hashlib.sha256()
-	with open(path, 'rb') as f:
-		for block in iter(lambda: f.read(1 << 20), b''):
-			h.update(block)
-	return h.hexdigest()
-
-
-def check_patch(path: str) -> None:
-	"""A patch must be a readable, non-empty text diff."""
-	name = os.path.basename(path)
-	if not os.path.isfile(path):
-		raise UserError(f'patch {path}: no such file', EXIT_PATCH)
-	try:
-		with open(path, 'rb') as f:
-			data = f.read()
-	except OSError as e:
-		raise UserError(f'patch {path}: {e.strerror}', EXIT_PATCH)
-	if not data.strip():
-		raise UserError(f'patch {name}: empty file', EXIT_PATCH)
-	if b'\0' in data:
-		raise UserError(f'patch {name}: binary file, not a diff', EXIT_PATCH)
-	if not re.search(rb'^\+\+\+ ', data, re.M):
-		raise UserError(f'patch {name}: no diff in it', EXIT_PATCH)
-
-
-def patched_paths(path: str) -> List[str]:
-	"""Files a -p1 patch (or mbox of patches) touches, old and new names."""
-	out = set()
-	with open(path, errors='replace') as f:
-		for line in f:
-			m = re.match(r'^(?:---|\+\+\+) (\S+)', line)
-			if m and m.group(1) != '/dev/null':
-				parts = m.group(1).split('/', 1)
-				if len(parts) == 2:
-					out.add(parts[1])
-			m = re.match(r'^(?:rename|copy) (?:from|to) (\S+)$', line)
-			if m:
-				out.add(m.group(1))
-	return sorted(out)
 
 
 def _unlink_copy(src: str, dst: str) -> None:
@@ -108,35 +62,34 @@ def _unlink_copy(src: str, dst: str) -> None:
 	os.replace(tmp, dst)
 
 
-def _break_link(path: str) -> None:
+def break_link(path: str) -> None:
 	if os.path.isfile(path) and os.stat(path).st_nlink > 1:
 		_unlink_copy(path, path)
 
 
-def apply_patch(tree: str, patch: str, label: str) -> None:
-	check_patch(patch)
-	for rel in patched_paths(patch):
-		_break_link(os.path.join(tree, rel))
-	res = run(['patch', '-p1', '--batch', '--forward', '--no-backup-if-mismatch',
-		   '--reject-file=-', '-d', tree, '-i', os.path.abspath(patch)], check=False)
-	if res.returncode != 0:
-		why = [l for l in res.stdout.splitlines()
-		       if 'FAILED' in l or 'garbage' in l or "can't find" in l.lower()
-		       or 'Reversed' in l or 'No such file' in l]
-		detail = why[0].strip() if why else res.stdout.strip().splitlines()[-1:]
-		raise UserError(f'patch {os.path.basename(patch)} does not apply to {label}: '
-				f'{detail}', EXIT_PATCH)
+def apply_patch(tree: str, patch: Patch, label: str) -> List[str]:
+	"""Applies patch to tree through private copies of what it touches;
+	returns the lines that say a hunk needed fuzz."""
+	for rel in patch.paths():
+		break_link(os.path.join(tree, rel))
+	return patchfiles.apply(tree, patch, label)
 
 
-def _hardlink_copy(src: str, dst: str) -> None:
-	res = run(['cp', '-al', src, dst], check=False)
-	if res.returncode != 0:
-		shutil.rmtree(dst, ignore_errors=True)
-		res = run(['cp', '-a', src, dst], check=False)
+def hardlink_copy(src: str, dst: str) -> None:
+	"""cp -al, or a real copy across file systems; nothing left behind if
+	it fails or is interrupted."""
+	try:
+		res = run(['cp', '-al', src, dst], check=False)
 		if res.returncode != 0:
 			shutil.rmtree(dst, ignore_errors=True)
-			raise UserError(f'cannot copy {src} to {dst}: '
-					f'{res.stdout.strip().splitlines()[-1:]}', EXIT_SETUP)
+			res = run(['cp', '-a', src, dst], check=False)
+	except BaseException:
+		shutil.rmtree(dst, ignore_errors=True)
+		raise
+	if res.returncode != 0:
+		shutil.rmtree(dst, ignore_errors=True)
+		last = (res.stdout.strip().splitlines() or ['cp failed'])[-1]
+		raise UserError(f'cannot copy {src} to {dst}: {last}', Exit.SETUP)
 
 
 def _changed_files(tree: str, pristine: str) -> List[str]:
@@ -182,30 +135,30 @@ def mark_modified(work: str, rel: str) -> None:
 		f.write(f'{rel}\n')
 
 
-def _apply_all(work: str, label: str, patches: List[str], repo: str,
-	       edits: Optional[Dict[str, str]]) -> None:
+def _apply_all(work: str, label: str, patches: List[Patch], repo: str,
+	       edits: Optional[Dict[str, str]]) -> List[str]:
 	"""Overlays the suite, applies its patches and then the user's, then
-	edits (relative path -> new content; mutants)."""
+	edits (relative path -> new content; mutants). Returns fuzz notes."""
+	fuzz = []
 	for rel in overlay_files(repo):
 		_unlink_copy(os.path.join(repo, rel), os.path.join(work, rel))
 	for patch in integration_patches(repo) + list(patches):
-		apply_patch(work, patch, label)
+		fuzz += [f'{patch.name}: {line}' for line in apply_patch(work, patch, label)]
 	for rel, text in (edits or {}).items():
-		dst = os.path.join(work, rel)
-		tmp = dst + '.slub-kunit-tmp'
-		with open(tmp, 'w') as f:
-			f.write(text)
-		os.replace(tmp, dst)
+		atomic_write(os.path.join(work, rel), text)
+	return fuzz
 
 
 def _write_manifest(work: str, changed: List[str]) -> None:
-	with open(os.path.join(work, MANIFEST), 'w') as f:
-		f.write(''.join(f'{rel}\n' for rel in sorted(set(changed))))
+	atomic_write(os.path.join(work, MANIFEST), ''.join(f'{rel}\n' for rel in sorted(set(changed))))
 
 
 def _link_pristine(pristine: str, work: str, rel: str) -> None:
-	"""Puts the pristine file back at rel, or nothing where it has none."""
+	"""Puts the pristine file back at rel, or nothing where it has none.
+	A directory (a patch may name one) is never touched."""
 	path = os.path.join(work, rel)
+	if os.path.isdir(path) and not os.path.islink(path):
+		return
 	if os.path.lexists(path):
 		os.unlink(path)
 	src = os.path.join(pristine, rel)
@@ -227,12 +180,12 @@ def _differs(pristine: str, work: str, rel: str) -> bool:
 		return True
 
 
-def _touched(patches: List[str], repo: str, edits: Optional[Dict[str, str]]) -> List[str]:
-	"""Every path _apply_all() may write."""
+def _touched(patches: List[Patch], repo: str, edits: Optional[Dict[str, str]]) -> List[str]:
+	"""Every path _apply_all() may write (patch paths were checked to stay
+	inside the tree when the patches were read)."""
 	out = set(overlay_files(repo)) | set(edits or {})
 	for patch in integration_patches(repo) + list(patches):
-		check_patch(patch)
-		out.update(patched_paths(patch))
+		out.update(patch.paths())
 	return sorted(out)
 
 
@@ -258,22 +211,43 @@ def _settle(tree: str, changed: List[str], previous: List[str],
 	_write_manifest(tree, changed)
 
 
-def reusable(work: str, pristine: str) -> bool:
-	"""Whether work can be refreshed in place from pristine."""
+def origin_of(pristine: str, unpack_id: str) -> str:
+	return f'{pristine}\n{unpack_id}\n'
+
+
+def reusable(work: str, pristine: str, unpack_id: str = '') -> bool:
+	"""Whether work can be refreshed in place from pristine: made from the
+	same unpack of it (a tree unpacked again has new inodes), and not left
+	half-refreshed."""
 	try:
 		with open(os.path.join(work, ORIGIN)) as f:
-			return (f.read() == pristine and
+			return (f.read() == origin_of(pristine, unpack_id) and
 				not os.path.exists(os.path.join(work, DIRTY)))
 	except OSError:
 		return False
 
 
-def refresh(pristine: str, label: str, work: str, patches: List[str],
-	    repo: str = REPO, edits: Optional[Dict[str, str]] = None) -> str:
+@dataclass
+class WorkTree:
+	"""A prepared work tree, and the hunks its patches applied with fuzz."""
+	path: str
+	fuzz: List[str] = field(default_factory=list)
+
+
+def _drop(path: str) -> None:
+	"""Removes what a patch or an overlay made at path (never a directory)."""
+	if os.path.islink(path) or os.path.isfile(path):
+		os.unlink(path)
+
+
+def refresh(pristine: str, label: str, work: str, patches: List[Patch],
+	    repo: str = REPO, edits: Optional[Dict[str, str]] = None) -> WorkTree:
 	"""Brings an existing work tree of pristine up to date in place.
 
-	Same result as a fresh prepare(); on a failing patch the tree is put
-	back as it was. Only for a pristine tree that never changes.
+	Same result as a fresh prepare(); on a failing patch (or Ctrl-C, or a
+	full disk) the tree is put back as it was. Only for a pristine tree that
+	never changes. Only files below work that the suite or the patches name
+	are touched.
 	"""
 	previous = _read_manifest(work)
 	touched = _touched(patches, repo, edits)
@@ -283,18 +257,16 @@ def refresh(pristine: str, label: str, work: str, patches: List[str],
 	moved = []
 	for rel in previous:
 		cur = os.path.join(work, rel)
-		if os.path.lexists(cur):
+		if os.path.lexists(cur) and not os.path.isdir(cur):
 			os.makedirs(os.path.dirname(os.path.join(aside, rel)), exist_ok=True)
 			os.replace(cur, os.path.join(aside, rel))
 			moved.append(rel)
 		_link_pristine(pristine, work, rel)
 	try:
-		_apply_all(work, label, patches, repo, edits)
+		fuzz = _apply_all(work, label, patches, repo, edits)
 	except BaseException:
 		for rel in set(touched) | set(previous):
-			path = os.path.join(work, rel)
-			if os.path.lexists(path):
-				os.unlink(path)
+			_drop(os.path.join(work, rel))
 			if rel not in previous:
 				_link_pristine(pristine, work, rel)
 		for rel in moved:
@@ -308,21 +280,22 @@ def refresh(pristine: str, label: str, work: str, patches: List[str],
 		lambda rel: os.path.join(aside if rel in moved else pristine, rel))
 	shutil.rmtree(aside, ignore_errors=True)
 	os.unlink(os.path.join(work, DIRTY))
-	return work
+	return WorkTree(work, fuzz)
 
 
 def prepare(pristine: str, label: str, work_root: str, key: str,
-	    patches: List[str], repo: str = REPO,
-	    edits: Optional[Dict[str, str]] = None, reuse: bool = False) -> str:
-	"""Builds the work tree for key; returns its path.
+	    patches: List[Patch], repo: str = REPO,
+	    edits: Optional[Dict[str, str]] = None, reuse: bool = False,
+	    unpack_id: str = '') -> WorkTree:
+	"""Builds the work tree for key.
 
 	edits maps a relative path to new content, applied last (mutants).
-	With reuse, an existing work tree of the same pristine tree is
-	refreshed in place instead of copied anew.
+	With reuse, an existing work tree of the same unpack of the pristine
+	tree is refreshed in place instead of copied anew.
 	"""
 	os.makedirs(work_root, exist_ok=True)
 	work = os.path.join(work_root, key)
-	if reuse and reusable(work, pristine):
+	if reuse and reusable(work, pristine, unpack_id):
 		return refresh(pristine, label, work, patches, repo, edits)
 	touched = _touched(patches, repo, edits)
 	staging = work + '.staging'
@@ -330,17 +303,16 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 	for d in (staging, old):
 		if os.path.exists(d):
 			shutil.rmtree(d)
-	_hardlink_copy(pristine, staging)
+	hardlink_copy(pristine, staging)
 	try:
-		_apply_all(staging, label, patches, repo, edits)
+		fuzz = _apply_all(staging, label, patches, repo, edits)
 		# What differs from pristine: copies and new files, and files a
 		# patch deleted (so that a refresh puts them back).
 		changed = sorted(set(_changed_files(staging, pristine)) |
 				 {rel for rel in touched if _differs(pristine, staging, rel)})
 		previous = _read_manifest(work) if os.path.isdir(work) else []
 		_settle(staging, changed, previous, lambda rel: os.path.join(work, rel))
-		with open(os.path.join(staging, ORIGIN), 'w') as f:
-			f.write(pristine)
+		atomic_write(os.path.join(staging, ORIGIN), origin_of(pristine, unpack_id))
 	except BaseException:
 		shutil.rmtree(staging, ignore_errors=True)
 		raise
@@ -348,4 +320,53 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 		os.rename(work, old)
 	os.rename(staging, work)
 	shutil.rmtree(old, ignore_errors=True)
-	return work
+	return WorkTree(work, fuzz)
+
+
+# --- what the tree has -----------------------------------------------------
+
+# The suite reads static names of mm/slub.c. A patch under test may remove
+# some of them (the review thread's counter-proposal drops slab_nodes); where
+# the tree lacks one of these, the suite observes instead (which nodes a new
+# cache gets structures for), so the patch is judged, not refused a build.
+TREE_HEADER = 'mm/slub_kunit_tree.h'
+OPTIONAL_NAMES = (
+	('SLUB_HP_HAVE_SLAB_NODES', r'^static\s+nodemask_t\s+slab_nodes\s*;'),
+	('SLUB_HP_HAVE_SLAB_BARN_NODES', r'^static\s+nodemask_t\s+slab_barn_nodes\s*;'),
+)
+# What it cannot do without: the callback it drives and what it reads.
+REQUIRED_NAMES = ('slab_memory_callback', 'kmem_cache_node', 'get_node',
+		  'init_kmem_cache_node', 'node_nr_slabs', 'flush_all_cpus_locked',
+		  '__kmem_cache_do_shrink')
+
+
+def tree_header(slub_c: str) -> str:
+	"""mm/slub_kunit_tree.h for a tree whose mm/slub.c reads slub_c."""
+	for name in REQUIRED_NAMES:
+		if not re.search(rf'\b{re.escape(name)}\b', slub_c):
+			raise UserError(f'mm/slub.c has no {name}, which the suite needs: '
+					'it cannot judge this tree', Exit.BUILD)
+	lines = ['/* SPDX-License-Identifier: GPL-2.0 */',
+		 '/* Written by tools/slub-kunit: what this tree\'s mm/slub.c has. */']
+	for macro, pattern in OPTIONAL_NAMES:
+		has = re.search(pattern, slub_c, re.M) is not None
+		lines.append(f'#define {macro}\t{int(has)}')
+	return '\n'.join(lines) + '\n'
+
+
+def write_tree_header(work: str) -> None:
+	"""Writes mm/slub_kunit_tree.h into work from its mm/slub.c, as it is
+	now (after patches and mutant edits); unchanged content keeps its
+	mtime, so make rebuilds nothing for it."""
+	with open(os.path.join(work, 'mm', 'slub.c'), errors='replace') as f:
+		text = tree_header(f.read())
+	path = os.path.join(work, TREE_HEADER)
+	try:
+		with open(path) as f:
+			if f.read() == text:
+				return
+	except OSError:
+		pass
+	if TREE_HEADER not in _read_manifest(work):
+		mark_modified(work, TREE_HEADER)
+	atomic_write(path, text)

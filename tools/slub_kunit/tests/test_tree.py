@@ -10,8 +10,11 @@ import stat
 import tempfile
 import unittest
 
-from slub_kunit import tree
-from slub_kunit.common import EXIT_PATCH, UserError
+from slub_kunit import patches, tree
+from slub_kunit.common import UserError
+from slub_kunit.status import Exit
+
+EXIT_PATCH = Exit.PATCH
 
 SLUB = 'int a;\nint b;\nint c;\n'
 
@@ -98,9 +101,10 @@ class WorkTreeTest(unittest.TestCase):
 
 	reuse = False
 
-	def prepare(self, patches, edits=None):
-		return tree.prepare(self.pristine, 'test tree', self.work_root, 'k', patches,
-				    repo=self.repo, edits=edits, reuse=self.reuse)
+	def prepare(self, files, edits=None):
+		return tree.prepare(self.pristine, 'test tree', self.work_root, 'k',
+				    patches.read_all(files), repo=self.repo, edits=edits,
+				    reuse=self.reuse).path
 
 	def read(self, work, rel):
 		with open(os.path.join(work, rel)) as f:
@@ -238,6 +242,98 @@ class RefreshWorkTreeTest(WorkTreeTest):
 		self.assertEqual(refreshed, fresh)
 
 
+class HostilePatchTest(WorkTreeTest):
+	"""Patches are untrusted: nothing outside the work tree is touched."""
+
+	reuse = True
+
+	def outside_file(self):
+		outside = os.path.join(self.tmp, 'outside')
+		os.makedirs(outside)
+		with open(os.path.join(outside, 'victim'), 'w') as f:
+			f.write('keep me\n')
+		return outside
+
+	def test_symlink_out_of_the_tree_refused(self):
+		outside = self.outside_file()
+		os.symlink(outside, os.path.join(self.pristine, 'mm', 'link'))
+		self.before = snapshot(self.pristine)
+		patch = PATCH_NEW.replace('mm/new/added.c', 'mm/link/victim')
+		with self.assertRaises(UserError) as ctx:
+			self.prepare([self.patch_file('escape.patch', patch)])
+		self.assertEqual(ctx.exception.code, EXIT_PATCH)
+		self.assertIn('symbolic link', str(ctx.exception))
+		with open(os.path.join(outside, 'victim')) as f:
+			self.assertEqual(f.read(), 'keep me\n')
+		self.assertEqual(snapshot(self.pristine), self.before)
+
+	def test_failing_patch_naming_a_directory_removes_nothing(self):
+		work = self.prepare([])
+		before = snapshot(work)
+		bad = PATCH_BAD + PATCH_B.replace('mm/slub.c', 'mm')
+		with self.assertRaises(UserError):
+			self.prepare([self.patch_file('dir.patch', bad)])
+		self.assertEqual(snapshot(work), before)
+		self.assertTrue(os.path.isdir(os.path.join(work, 'mm')))
+
+	def test_fuzz_is_reported(self):
+		with open(os.path.join(self.pristine, 'mm/slub.c'), 'w') as f:
+			f.write('int a0;\nint b;\nint c0;\n')
+		wt = tree.prepare(self.pristine, 'test tree', self.work_root, 'k',
+				  patches.read_all([self.patch_file('b.patch', PATCH_B)]),
+				  repo=self.repo, reuse=self.reuse)
+		self.assertTrue(wt.fuzz)
+		self.assertIn('b.patch', wt.fuzz[0])
+		self.assertIn('fuzz', wt.fuzz[0])
+
+	def test_disk_full_while_patching(self):
+		from unittest import mock
+		full = mock.Mock(returncode=1, stdout='patching file mm/slub.c\n'
+				 'patch: **** write error : No space left on device\n')
+		with mock.patch.object(patches, 'run', return_value=full):
+			with self.assertRaises(UserError) as ctx:
+				self.prepare([self.patch_file('b.patch', PATCH_B)])
+		self.assertEqual(ctx.exception.code, Exit.SETUP)
+		self.assertIn('disk full', str(ctx.exception))
+		self.assertNotIn('[', str(ctx.exception))
+
+	def test_ctrl_c_while_copying_leaves_no_staging(self):
+		from unittest import mock
+		self.reuse = False
+		with mock.patch.object(tree, 'run', side_effect=KeyboardInterrupt):
+			with self.assertRaises(KeyboardInterrupt):
+				self.prepare([])
+		self.assertEqual([n for n in os.listdir(self.work_root) if 'staging' in n], [])
+
+	def test_new_unpack_of_the_pristine_tree_is_copied_afresh(self):
+		work = tree.prepare(self.pristine, 'test tree', self.work_root, 'k', [],
+				    repo=self.repo, reuse=True, unpack_id='one').path
+		open(os.path.join(work, 'build-left-this'), 'w').close()
+		tree.prepare(self.pristine, 'test tree', self.work_root, 'k', [],
+			     repo=self.repo, reuse=True, unpack_id='two')
+		self.assertFalse(os.path.exists(os.path.join(work, 'build-left-this')))
+
+
+class TreeHeaderTest(unittest.TestCase):
+
+	SLUB = ('static nodemask_t slab_nodes;\nslab_memory_callback kmem_cache_node get_node '
+		'init_kmem_cache_node node_nr_slabs flush_all_cpus_locked '
+		'__kmem_cache_do_shrink\n')
+
+	def test_what_the_tree_has(self):
+		text = tree.tree_header(self.SLUB)
+		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
+		self.assertIn('#define SLUB_HP_HAVE_SLAB_BARN_NODES\t0', text)
+		text = tree.tree_header(self.SLUB.replace('static nodemask_t slab_nodes;', ''))
+		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t0', text)
+
+	def test_missing_callback_is_a_build_error(self):
+		with self.assertRaises(UserError) as ctx:
+			tree.tree_header(self.SLUB.replace('slab_memory_callback', 'other'))
+		self.assertEqual(ctx.exception.code, Exit.BUILD)
+		self.assertIn('slab_memory_callback', str(ctx.exception))
+
+
 class CheckPatchTest(unittest.TestCase):
 
 	def setUp(self):
@@ -251,14 +347,14 @@ class CheckPatchTest(unittest.TestCase):
 		with open(path, 'wb') as f:
 			f.write(data)
 		with self.assertRaises(UserError) as ctx:
-			tree.check_patch(path)
+			patches.read(path)
 		self.assertEqual(ctx.exception.code, EXIT_PATCH)
 		self.assertNotIn('\n', str(ctx.exception))
 		return str(ctx.exception)
 
 	def test_missing(self):
 		with self.assertRaises(UserError):
-			tree.check_patch(os.path.join(self.tmp, 'nope.patch'))
+			patches.read(os.path.join(self.tmp, 'nope.patch'))
 
 	def test_empty(self):
 		self.assertIn('empty', self.check(b''))
@@ -269,11 +365,28 @@ class CheckPatchTest(unittest.TestCase):
 	def test_no_diff(self):
 		self.assertIn('no diff', self.check(b'just some text\n'))
 
+	def test_absolute_or_climbing_paths_refused(self):
+		for bad in ('b//etc/passwd', 'b/../../outside', 'b/mm/../../x', 'passwd'):
+			text = PATCH_B.replace('+++ b/mm/slub.c', f'+++ {bad}')
+			self.assertIn('outside the kernel tree', self.check(text.encode()), bad)
+
 	def test_paths(self):
 		path = os.path.join(self.tmp, 'p.patch')
 		with open(path, 'w') as f:
-			f.write(PATCH_B + PATCH_C)
-		self.assertEqual(tree.patched_paths(path), ['mm/slub.c'])
+			f.write(PATCH_B)
+		self.assertEqual(patches.read(path)[0].paths(), ['mm/slub.c'])
+
+	def test_mbox_split_and_named(self):
+		path = os.path.join(self.tmp, 's.mbox')
+		with open(path, 'w') as f:
+			for n in (1, 2, 3):
+				f.write(f'From {"%040x" % n} Mon Sep 17 00:00:00 2001\n'
+					f'From: A <a@b>\nSubject: [PATCH {n}/3] step {n}\n\nbody\n---\n'
+					+ PATCH_B)
+		got = patches.read(path)
+		self.assertEqual([p.name for p in got], ['s.mbox [1/3]', 's.mbox [2/3]', 's.mbox [3/3]'])
+		self.assertEqual([p.subject for p in got], ['step 1', 'step 2', 'step 3'])
+		self.assertEqual(len({p.sha256 for p in got}), 3)
 
 
 if __name__ == '__main__':
