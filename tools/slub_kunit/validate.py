@@ -1,127 +1,313 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# validate: what does a patch change, and does it break an invariant?
+# validate: what does each patch of a series change, and which is the first
+# to break an invariant?
 #
-# Runs the suite on the baseline and on the patched kernel (same work tree
-# and build directory, so only what the patch touches recompiles), boots the
-# patched kernel a second time under the other policy, and sorts every case
-# whose result changed: a case that fails under the expected policy but
-# passes under the other one is a policy change; one that fails under both
-# is a broken invariant.
+# The suite runs on the baseline, then after each patch in turn, in one
+# session: the same work tree and build directory, so each step recompiles
+# only what that patch touched. A step whose cases failed is booted again
+# under the other policy. Every case whose result differs from the baseline
+# is sorted: one that fails under the expected policy but passes under the
+# other is a policy change; one that fails under both breaks an invariant.
 
+import dataclasses
 import fnmatch
-from dataclasses import dataclass
-from typing import List, Optional, Tuple
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
-from slub_kunit import results
-from slub_kunit.cli import RunRequest, boot_and_run, run_suite
-from slub_kunit.common import EXIT_OK, Stages
-
-EXIT_INVARIANT = 6
+from slub_kunit import patches as patchfiles
+from slub_kunit import pipeline, results, source
+from slub_kunit.common import Stages, UserError, atomic_write, log
+from slub_kunit.patches import Patch
+from slub_kunit.pipeline import RunRequest
+from slub_kunit.status import Change, Exit, Status, Step
 
 # Which invariant each case pins, for the verdict (first match wins).
 INVARIANTS: Tuple[Tuple[str, str], ...] = (
 	('slub_hotplug.slub_hotplug_cache_created_in_window', 'I1 coverage'),
+	('slub_hotplug.slub_hotplug_create_races_online', 'I1 under concurrency'),
+	('slub_hotplug.slub_hotplug_boot_mask', 'I1 coverage at boot'),
 	('slub_hotplug.slub_hotplug_reonline_reuses', 'I2 stability'),
+	('slub_hotplug.slub_hotplug_destroy_after_*', 'I2 stability'),
 	('slub_hotplug.slub_hotplug_going_online_fails.*', 'I3 failure atomicity'),
+	('slub_hotplug.slub_hotplug_create_fails.*', 'I3 failure atomicity'),
 	('slub_hotplug.slub_hotplug_alloc_node.*', 'I5 allocation safety'),
 	('slub_hotplug.slub_hotplug_going_offline_shrinks', 'I6 shrink'),
-	('slub_hotplug.slub_hotplug_event.*', 'I1/I2/I4 per event'),
-	('slub_hotplug.slub_hotplug_boot_mask', 'I1 coverage at boot'),
+	('slub_hotplug.slub_hotplug_event.*', 'I1/I2/I4/I5 per event'),
+	('slub_hotplug_real.slub_hotplug_real_stress', 'I1 under concurrency (real hotplug)'),
 	('slub_hotplug_real.*', 'real hotplug path'),
+	('slub_hotplug_leaks.*', 'no leaks'),
 )
 
-POLICY = 'policy'
-INVARIANT = 'invariant'
-FIXED = 'fixed'
+# Bumped when the JSON report changes shape.
+SCHEMA_VERSION = 1
 
 
-@dataclass
-class Change:
-	case: str
-	baseline: str
-	patched: str
-	other_policy: str
-	kind: str
-
-	@property
-	def invariant(self) -> str:
-		for pattern, name in INVARIANTS:
-			if fnmatch.fnmatchcase(self.case, pattern):
-				return name
-		return 'unclassified'
+def invariant_of(case: str) -> str:
+	for pattern, name in INVARIANTS:
+		if fnmatch.fnmatchcase(case, pattern):
+			return name
+	return 'unclassified'
 
 
 def other_policy(policy: str) -> str:
 	return 'memory' if policy == 'normal' else 'normal'
 
 
+@dataclass
+class CaseChange:
+	case: str
+	baseline: Status
+	patched: Status
+	other_policy: Status
+	kind: Change
+
+	@property
+	def invariant(self) -> str:
+		return invariant_of(self.case)
+
+	def as_json(self) -> Dict[str, str]:
+		return {'case': self.case, 'baseline': self.baseline.value,
+			'patched': self.patched.value, 'other_policy': self.other_policy.value,
+			'kind': self.kind.value, 'invariant': self.invariant}
+
+
 def classify(base: results.Outcome, patched: results.Outcome,
-	     alt: Optional[results.Outcome]) -> List[Change]:
+	     alt: Optional[results.Outcome]) -> List[CaseChange]:
 	"""Every case whose result differs between baseline and patched."""
 	changes = []
 	for case in sorted(set(base.cases) | set(patched.cases)):
-		b = base.cases.get(case, 'missing')
-		p = patched.cases.get(case, 'missing')
+		b = base.cases.get(case, Status.MISSING)
+		p = patched.cases.get(case, Status.MISSING)
 		if b == p:
 			continue
-		o = alt.cases.get(case, 'missing') if alt else 'missing'
-		if p in (results.PASS, results.SKIP):
-			kind = FIXED
-		elif o == results.PASS:
-			kind = POLICY
+		o = alt.cases.get(case, Status.MISSING) if alt else Status.MISSING
+		if p in (Status.PASS, Status.SKIP):
+			kind = Change.FIXED
+		elif o == Status.PASS:
+			kind = Change.POLICY
 		else:
-			kind = INVARIANT
-		changes.append(Change(case, b, p, o, kind))
+			kind = Change.INVARIANT
+		changes.append(CaseChange(case, b, p, o, kind))
 	return changes
 
 
-def verdict(changes: List[Change], policy: str, problems: List[str]) -> str:
-	broken = sorted({c.invariant for c in changes if c.kind == INVARIANT})
+def verdict(changes: List[CaseChange], problems: List[str]) -> Tuple[Step, str]:
+	"""The step's verdict and a one-line account of it."""
+	broken = sorted({c.invariant for c in changes if c.kind == Change.INVARIANT})
 	if problems:
 		broken.append('kernel: ' + problems[0])
-	policy_changes = [c for c in changes if c.kind == POLICY]
+	policy = [c for c in changes if c.kind == Change.POLICY]
 	if broken:
-		return 'invariants broken: ' + '; '.join(broken)
-	if policy_changes:
-		return (f'policy expectations changed: {len(policy_changes)} case(s) fail under '
-			f'{policy} and pass under {other_policy(policy)}; no invariant broken')
+		return Step.BROKEN, 'invariants broken: ' + '; '.join(broken)
+	if policy:
+		return Step.POLICY, (f'policy expectations changed: {len(policy)} case(s) fail as '
+				     'expected and pass under the other policy; no invariant broken')
 	if changes:
-		return 'no invariant broken; some cases changed (see above)'
-	return 'no behaviour change'
+		return Step.CHANGED, 'no invariant broken; some cases changed'
+	return Step.NO_CHANGE, 'no behaviour change'
 
 
-def table(changes: List[Change], policy: str) -> str:
+@dataclass
+class StepResult:
+	"""The tree after the first n patches."""
+	n: int
+	patch: Patch
+	status: Step = Step.NO_CHANGE
+	line: str = ''
+	summary: str = ''
+	problems: List[str] = field(default_factory=list)
+	fuzz: List[str] = field(default_factory=list)
+	changes: List[CaseChange] = field(default_factory=list)
+	new: List[str] = field(default_factory=list)	# changed since the step before
+
+	def as_json(self, total: int) -> Dict[str, Any]:
+		return {'step': self.n, 'of': total,
+			'patch': {'name': self.patch.name, 'subject': self.patch.subject,
+				  'sha256': self.patch.sha256},
+			'verdict': self.status.value, 'detail': self.line,
+			'summary': self.summary, 'problems': self.problems, 'fuzz': self.fuzz,
+			'changes': [c.as_json() for c in self.changes], 'new_changes': self.new}
+
+
+def run_steps(s: pipeline.Session, series: List[Patch],
+	      base: results.Outcome) -> List[StepResult]:
+	"""Each patch on top of those before it, until one does not apply or
+	build: the steps before it still count."""
+	steps: List[StepResult] = []
+	before: Dict[str, Status] = dict(base.cases)
+	for n, patch in enumerate(series, 1):
+		step = StepResult(n, patch)
+		steps.append(step)
+		log(f'step {n}/{len(series)}: {patch.label}')
+		try:
+			s.prepare(series[:n])
+		except UserError as err:
+			if err.code != Exit.PATCH:
+				raise
+			step.status, step.line = Step.NO_APPLY, str(err)
+			break
+		step.fuzz = list(s.fuzz)
+		try:
+			s.build_kernel()
+		except UserError as err:
+			if err.code != Exit.BUILD:
+				raise
+			step.status, step.line = Step.NO_BUILD, str(err)
+			break
+		out, _ = s.boot()
+		alt = None
+		if out.failures():
+			alt, _ = s.boot(other_policy(s.policy), stage=f'boot, policy {other_policy(s.policy)}')
+		step.changes = classify(base, out, alt)
+		step.status, step.line = verdict(step.changes, out.problems)
+		step.summary, step.problems = out.summary(), out.problems
+		step.new = [c for c in sorted(set(before) | set(out.cases))
+			    if before.get(c, Status.MISSING) != out.cases.get(c, Status.MISSING)]
+		before = dict(out.cases)
+	return steps
+
+
+def first(steps: List[StepResult], status: Step) -> Optional[StepResult]:
+	return next((st for st in steps if st.status == status), None)
+
+
+def table(changes: List[CaseChange], policy: str) -> str:
 	if not changes:
-		return 'No case changed.'
+		return '  No case changed.'
 	width = max(len(c.case) for c in changes)
-	head = (f'  {"case":<{width}}  {"baseline":<8}  {"patched":<8}  '
-		f'{"patched, " + other_policy(policy):<16}  kind')
-	rows = [head]
+	rows = [f'  {"case":<{width}}  {"baseline":<8}  {"patched":<8}  '
+		f'{"patched, " + other_policy(policy):<16}  kind']
 	for c in changes:
-		rows.append(f'  {c.case:<{width}}  {c.baseline:<8}  {c.patched:<8}  '
-			    f'{c.other_policy:<16}  {c.kind} ({c.invariant})')
+		rows.append(f'  {c.case:<{width}}  {c.baseline.value:<8}  {c.patched.value:<8}  '
+			    f'{c.other_policy.value:<16}  {c.kind.value} ({c.invariant})')
 	return '\n'.join(rows)
 
 
-def main(req: RunRequest) -> int:
-	base_req = RunRequest(kernel=req.kernel, arch=req.arch, patches=[], policy=req.policy,
-			      cache=req.cache, jobs=req.jobs)
-	base = run_suite(base_req)
-	patched = run_suite(req)
-	policy = patched.meta['policy']
-	alt = None
-	if patched.outcome.failures():
-		assert patched.build is not None
-		alt, _ = boot_and_run(patched.req, patched.build, Stages(), other_policy(policy),
-				      stage=f'boot, policy {other_policy(policy)}')
-	changes = classify(base.outcome, patched.outcome, alt)
-	print(f'\nvalidate: {patched.meta["kernel"]}, {req.arch}, expected policy {policy}, '
-	      f'patches: {", ".join(p["name"] for p in patched.meta["patches"])}')
-	print(table(changes, policy))
-	problems = patched.outcome.problems
-	line = verdict(changes, policy, problems)
-	print(f'verdict: {line}')
-	broken = any(c.kind == INVARIANT for c in changes) or bool(problems)
-	print(patched.outcome.summary())
-	return EXIT_INVARIANT if broken else EXIT_OK
+def reproduce(req: RunRequest, commits: Optional[str]) -> str:
+	cmd = ['tools/slub-kunit', 'validate', '--kernel', req.kernel, '--arch', req.arch]
+	if commits:
+		cmd += ['--commits', commits]
+	else:
+		for path in dict.fromkeys(p.source for p in req.patches):
+			cmd += ['--patch', path]
+	if req.policy:
+		cmd += ['--expect-policy', req.policy]
+	if req.debug:
+		cmd.append('--debug')
+	if req.repeat > 1:
+		cmd += ['--repeat', str(req.repeat)]
+	return ' '.join(shlex.quote(c) for c in cmd)
+
+
+def overall(steps: List[StepResult]) -> Tuple[str, int]:
+	bad, policy = first(steps, Step.BROKEN), first(steps, Step.POLICY)
+	stuck = next((st for st in steps if st.status in (Step.NO_APPLY, Step.NO_BUILD)), None)
+	if bad:
+		line = f'first bad: patch {bad.n} ({bad.patch.label}): {bad.line}'
+		code = Exit.INVARIANT
+	elif stuck:
+		line = f'patch {stuck.n} ({stuck.patch.label}) {stuck.status.value}; no invariant ' \
+		       'broken before it'
+		code = Exit.PATCH if stuck.status == Step.NO_APPLY else Exit.BUILD
+	elif policy:
+		line = f'no invariant broken; first policy change: patch {policy.n} ' \
+		       f'({policy.patch.label})'
+		code = Exit.OK
+	else:
+		line = 'no invariant broken'
+		code = Exit.OK
+	return line, int(code)
+
+
+def text_report(meta: Dict[str, Any], steps: List[StepResult], total: int,
+		line: str, repro: str) -> str:
+	"""A short report fit for a mailing-list reply."""
+	out = [f'SLUB NUMA hotplug suite (slub-kunit), {meta["kernel"]}, {meta["arch"]}, '
+	       f'expected policy {meta["policy"]}',
+	       f'Baseline: {meta["baseline"]}', '']
+	for st in steps:
+		out.append(f'  [{st.n}/{total}] {st.patch.subject or st.patch.name}')
+		out.append(f'        {st.status.value}' + (f': {st.line}' if st.line and
+							  st.status in (Step.NO_APPLY, Step.NO_BUILD,
+									Step.BROKEN) else ''))
+	if len(steps) < total:
+		out.append(f'  ({total - len(steps)} later patch(es) not tested)')
+	out += ['', line]
+	shown = first(steps, Step.BROKEN) or first(steps, Step.POLICY)
+	if shown and shown.changes:
+		out += ['', f'Cases changed at patch {shown.n}/{total}:']
+		for c in shown.changes:
+			out.append(f'  {c.case}: {c.baseline.value} -> {c.patched.value} '
+				   f'({c.kind.value}, {c.invariant})')
+	out += ['', f'Reproduce: {repro}', '']
+	return '\n'.join(out)
+
+
+def from_commits(req: RunRequest, spec: str) -> RunRequest:
+	"""The request for BASE..HEAD of the git repository --kernel names: the
+	tree of BASE (git archive) and each commit as a patch (git
+	format-patch); nothing in the repository is written."""
+	if '..' not in spec or spec.count('..') != 1 or '...' in spec:
+		raise UserError(f'--commits {spec}: expected BASE..HEAD', Exit.USAGE)
+	if not source.looks_like_path(req.kernel):
+		raise UserError('--commits needs --kernel PATH, a git repository', Exit.USAGE)
+	base_rev, head_rev = spec.split('..')
+	repo = source.git_repo(req.kernel)
+	base = source.resolve_commit(repo, base_rev or 'HEAD')
+	head = source.resolve_commit(repo, head_rev or 'HEAD')
+	res = source.git(repo, ['format-patch', '--stdout', '--no-signature', f'{base}..{head}'],
+			 capture_output=True)
+	if res.returncode != 0:
+		raise UserError(f'git format-patch {spec} failed: '
+				f'{res.stderr.decode(errors="replace").strip()[-200:]}', Exit.USAGE)
+	if not res.stdout.strip():
+		raise UserError(f'--commits {spec}: no commits in that range', Exit.USAGE)
+	series_dir = os.path.join(req.cache, 'series')
+	os.makedirs(series_dir, exist_ok=True)
+	path = os.path.join(series_dir, f'{base[:12]}..{head[:12]}.mbox')
+	atomic_write(path, res.stdout)
+	return dataclasses.replace(req, patches=patchfiles.read(path), commit=base, commits=spec)
+
+
+def main(req: RunRequest, report_path: Optional[str] = None) -> int:
+	series = list(req.patches)
+	json_path = req.json_path
+	stages = Stages()
+	with pipeline.session(req.with_patches([]), stages) as s:
+		log(f'baseline: {s.src.label}, {req.arch}, expected policy {s.policy}')
+		s.prepare([])
+		base, _ = s.build_and_boot()
+		steps = run_steps(s, series, base)
+		meta = pipeline.metadata(req, s.src, s.policy, series, [])
+	meta['baseline'] = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
+	total = len(series)
+	line, code = overall(steps)
+	repro = reproduce(req, req.commits)
+
+	print(f'\nvalidate: {meta["kernel"]}, {req.arch}, expected policy {meta["policy"]}, '
+	      f'{total} patch(es); baseline {meta["baseline"]}')
+	for st in steps:
+		print(f'\n[{st.n}/{total}] {st.patch.label}: {st.status.value}' +
+		      (f'\n  {st.line}' if st.line else ''))
+		for note in st.fuzz:
+			print(f'  WARNING: applied with fuzz: {note}')
+		if st.changes:
+			print(table(st.changes, meta['policy']))
+	print(f'\nverdict: {line}')
+	data = {'slub_kunit_validate': SCHEMA_VERSION, **{k: meta[k] for k in (
+		'kernel', 'package', 'version', 'commit', 'generation', 'arch', 'policy', 'debug',
+		'repeat')}, 'other_policy': other_policy(meta['policy']),
+		'baseline': meta['baseline'], 'steps': [st.as_json(total) for st in steps],
+		'tested': len(steps), 'patches': total, 'verdict': line, 'reproduce': repro}
+	bad, pol = first(steps, Step.BROKEN), first(steps, Step.POLICY)
+	data['first_bad'] = bad.n if bad else None
+	data['first_policy_change'] = pol.n if pol else None
+	if json_path:
+		atomic_write(json_path, json.dumps(data, indent=2) + '\n')
+	if report_path:
+		atomic_write(report_path, text_report(meta, steps, total, line, repro))
+	return code
