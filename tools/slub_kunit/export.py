@@ -1,164 +1,279 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# export: the suite as a git format-patch series for a kernel tree, with a
-# cover letter. The integration patches are taken as they are; the suite's
-# own files become new-file patches; the documentation page is added to the
-# KUnit index.
+# export: the suite as a git format-patch series for one kernel tree, made
+# with git itself. A scratch repository holds the pristine version of every
+# file the series touches; each patch is a commit there, by the user (git's
+# own identity, or --from), and git format-patch --cover-letter writes the
+# series. It is then checked with git am on a fresh scratch repository of
+# the same files. With --check, each prefix of the series is applied to a
+# copy of the whole pristine tree and built, and the whole series is run
+# with stock kunit.py, whose results must equal the runner's.
+#
+# What only the runner needs (mm/slub_kunit_runner.c, tools/patches/runner)
+# stays out, and the files hold only the branches of the tree's generation.
 
-import difflib
 import os
-from typing import List, Tuple
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
-from slub_kunit import source, tree
-from slub_kunit.cli import RunRequest
-from slub_kunit.common import EXIT_OK, EXIT_USAGE, REPO, Stages, UserError, log
+from slub_kunit import patches as patchfiles
+from slub_kunit import source, unifdef
+from slub_kunit.common import REPO, Stages, UserError, atomic_write, log, run
+from slub_kunit.kunit_tool import QEMU_CONFIG
+from slub_kunit.status import Exit
 
-AUTHOR = 'slub-kunit developers <slub-kunit@localhost>'
+KUNITCONFIG = 'mm/slub_kunit.kunitconfig'
 DOC = 'Documentation/dev-tools/kunit/slub-hotplug.rst'
 DOC_INDEX = 'Documentation/dev-tools/kunit/index.rst'
 
-SUITE_FILES: Tuple[Tuple[str, str], ...] = (
+# Files of the repository the series adds, and where (repository path ->
+# kernel path). Everything of the suite but the runner's own file.
+NEW_FILES: Tuple[Tuple[str, str], ...] = (
+	('lib/Kconfig.slub_hotplug_kunit', 'lib/Kconfig.slub_hotplug_kunit'),
+	('lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.c'),
+	('lib/mm_kunit_helpers.h', 'lib/mm_kunit_helpers.h'),
 	('mm/slub_kunit.c', 'mm/slub_kunit.c'),
-	('.kunitconfig', 'mm/slub_kunit.kunitconfig'),
-	('tools/testing/kunit/qemu_configs/x86_64_slub_numa.py',
-	 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'),
+	('mm/slub_kunit_alloc.h', 'mm/slub_kunit_alloc.h'),
+	('mm/slub_kunit_compat.h', 'mm/slub_kunit_compat.h'),
+	('mm/slub_kunit_helpers.h', 'mm/slub_kunit_helpers.h'),
+	('mm/slub_kunit_model.h', 'mm/slub_kunit_model.h'),
+	('mm/slub_kunit_real.c', 'mm/slub_kunit_real.c'),
+	('mm/slub_kunit_walk.h', 'mm/slub_kunit_walk.h'),
+	('.kunitconfig', KUNITCONFIG),
+	(QEMU_CONFIG, QEMU_CONFIG),
+	(DOC, DOC),
 )
+MAINTAINERS_FILES = ('lib/Kconfig.slub_hotplug_kunit', 'lib/mm_kunit_helpers.*',
+		     'mm/slub_kunit*', DOC)
+
+COVER_SUBJECT = 'mm/slub: KUnit tests for NUMA node hotplug'
+COVER = '''This series adds KUnit tests for SLUB's handling of NUMA nodes that gain
+and lose memory: slab_nodes, the per-node structures of every cache, the
+node fallback of the allocation slow path, and fault injection inside the
+allocator, through synthetic notifier events on mocked node states and
+through the memory hotplug core under QEMU.
+
+Patch 1 lets a KUnit test stub should_failslab(). Patch 2 adds the tests,
+the two helpers they need in lib/ (failing the k-th slab allocation of the
+test's own thread; mocking node_states[] with automatic restore), a
+kunitconfig and a QEMU machine with a CPU-less node that owns a
+cold-plugged, offline DIMM, and their documentation.
+
+The tests are part of mm/slub.c (included at its end, like mm/damon's), so
+they can call slab_memory_callback() and read slab_nodes without widening
+either. Three things a reviewer may question, and why they stay:
+
+- The real-hotplug cases start the node's kswapd and kcompactd before
+  onlining it: since 6.17 online_pages() creates them on the new memory,
+  and their task structs would pin it against the offline the cases need.
+- Each offline runs under a watchdog that signals the test thread:
+  offline_pages() retries until a signal is pending, which for a kernel
+  thread is never, so a page that does not migrate would hang the boot.
+- The QEMU machine boots with preempt=full: one case makes the cache
+  creation race of 5.12 happen on purpose, with a SCHED_FIFO creator that
+  must run the moment going-online releases slab_mutex.
+
+Run them with:
+
+  ./tools/testing/kunit/kunit.py run --kunitconfig mm/slub_kunit.kunitconfig \\
+      --qemu_config tools/testing/kunit/qemu_configs/x86_64_slub_numa.py
+'''
+
+FAILSLAB_PATCH = '0001-mm-failslab-let-KUnit-tests-stub-should_failslab.patch'
+WIRING_PATCHES = ('0002-lib-add-KUnit-helpers-for-memory-management-tests.patch',
+		  '0003-mm-slub-build-the-NUMA-hotplug-KUnit-tests-into-slub.patch')
+TESTS_SUBJECT = 'mm/slub: add KUnit tests for NUMA node hotplug'
+TESTS_BODY = '''Add KUnit tests for SLUB's NUMA node hotplug handling. slub_hotplug
+drives slab_memory_callback() with every action of the hotplug notifier,
+crossed with every transition of a node's memory (a memoryless node, a
+node that is not online, a boot node whose loss of memory is mocked), and
+checks slab_nodes, that every cache covers every tracked node with an
+initialised structure, that none is freed or replaced, the node fallback
+of the slow path in cold, warm and fragmented caches, the k-th structure
+or barn failing in going-online and in cache creation, and the cache
+creation race that slab_nodes exists for. slub_hotplug_real onlines and
+offlines a memoryless node's memory through the hotplug core.
+
+The tests are included at the end of mm/slub.c. Their helpers that other
+tests can use go to lib/mm_kunit_helpers.c: failing the k-th matching slab
+allocation of the test's own thread through should_failslab(), and mocking
+a node's node_states[] with automatic restore.'''
 
 
-def _read(path: str) -> List[str]:
+@dataclass
+class Commit:
+	subject: str
+	body: str
+	files: Dict[str, str] = field(default_factory=dict)
+
+
+def generation_symbols(src: source.Source) -> unifdef.Symbols:
+	"""What the exported files may assume about the tree they are for."""
+	return {'NODE_ADDING_FIRST_MEMORY': src.generation == source.GEN_NODE,
+		'__has_include("slub_kunit_tree.h")': False,
+		'SLUB_HP_HAVE_SLAB_NODES': True,
+		'SLUB_HP_HAVE_SLAB_BARN_NODES': True}
+
+
+def read(path: str) -> str:
 	with open(path) as f:
-		return f.read().splitlines(keepends=True)
+		return f.read()
 
 
-def new_file_diff(rel: str, lines: List[str]) -> str:
-	body = ''.join('+' + line for line in lines)
-	return (f'diff --git a/{rel} b/{rel}\nnew file mode 100644\n--- /dev/null\n'
-		f'+++ b/{rel}\n@@ -0,0 +1,{len(lines)} @@\n{body}')
+def apply_texts(patch: patchfiles.Patch, texts: Dict[str, str], scratch: str) -> Dict[str, str]:
+	"""The files patch touches, after it, applied to texts (rel -> text)."""
+	shutil.rmtree(scratch, ignore_errors=True)
+	for rel, text in texts.items():
+		os.makedirs(os.path.dirname(os.path.join(scratch, rel)), exist_ok=True)
+		atomic_write(os.path.join(scratch, rel), text)
+	patchfiles.apply(scratch, patch, 'the pristine files')
+	return {rel: read(os.path.join(scratch, rel)) for rel in patch.paths()}
 
 
-def changed_file_diff(rel: str, old: List[str], new: List[str]) -> str:
-	diff = difflib.unified_diff(old, new, f'a/{rel}', f'b/{rel}', n=3)
-	return f'diff --git a/{rel} b/{rel}\n' + ''.join(diff)
-
-
-def diffstat(diff: str) -> str:
-	"""A git-style diffstat of a diff (checkpatch reads it for MAINTAINERS)."""
-	stats = {}
-	current = None
-	for line in diff.splitlines():
-		if line.startswith('diff --git '):
-			current = line.split(' b/', 1)[1]
-			stats[current] = [0, 0]
-		elif current and line.startswith('+') and not line.startswith('+++'):
-			stats[current][0] += 1
-		elif current and line.startswith('-') and not line.startswith('---'):
-			stats[current][1] += 1
-	width = max(len(f) for f in stats)
-	rows = [f' {f:<{width}} | {a + d} {"+" * min(a, 40)}{"-" * min(d, 40)}'
-		for f, (a, d) in stats.items()]
-	adds = sum(a for a, _ in stats.values())
-	dels = sum(d for _, d in stats.values())
-	rows.append(f' {len(stats)} files changed, {adds} insertions(+), {dels} deletions(-)')
-	return '\n'.join(rows) + '\n\n'
-
-
-def mail(n: int, total: int, subject: str, body: str, diff: str) -> str:
-	return (f'From: {AUTHOR}\nSubject: [PATCH {n}/{total}] {subject}\n\n{body}\n\n'
-		f'Signed-off-by: {AUTHOR}\n---\n{diffstat(diff)}{diff}--\n2.39.5\n\n')
-
-
-def integration_mail(path: str, n: int, total: int) -> Tuple[str, str]:
-	"""Renumbers one of tools/patches/ as patch n of total."""
-	with open(path) as f:
-		text = f.read()
-	head, _, rest = text.partition('\n\n')
-	subject = [l for l in head.splitlines() if l.startswith('Subject:')][0]
-	subject = subject.replace('Subject: [PATCH] ', '')
-	head = head.replace('Subject: [PATCH] ', f'Subject: [PATCH {n}/{total}] ')
-	return subject, f'{head}\n\n{rest.rstrip()}\n--\n2.39.5\n\n'
-
-
-def with_maintainers_entry(lines: List[str], path: str) -> List[str]:
-	"""MAINTAINERS with path added, sorted, to the SLAB ALLOCATOR F: lines."""
-	out = list(lines)
+def with_maintainers(text: str) -> str:
+	"""MAINTAINERS with the series' files in the SLAB ALLOCATOR section."""
+	lines = text.splitlines(keepends=True)
 	try:
-		start = out.index('SLAB ALLOCATOR\n')
+		start = lines.index('SLAB ALLOCATOR\n')
 	except ValueError:
-		raise UserError('MAINTAINERS: no SLAB ALLOCATOR section', EXIT_USAGE)
-	end = out.index('\n', start)
-	files = [i for i in range(start, end) if out[i].startswith('F:\t')]
-	entries = sorted([out[i] for i in files] + [f'F:\t{path}\n'])
-	out[files[0]:files[-1] + 1] = entries
-	return out
+		raise UserError('MAINTAINERS: no SLAB ALLOCATOR section', Exit.USAGE)
+	end = lines.index('\n', start)
+	files = [i for i in range(start, end) if lines[i].startswith('F:\t')]
+	entries = sorted({lines[i] for i in files} | {f'F:\t{p}\n' for p in MAINTAINERS_FILES})
+	lines[files[0]:files[-1] + 1] = entries
+	return ''.join(lines)
 
 
-def series(tree_dir: str) -> List[Tuple[str, str]]:
-	"""(subject, mail) for every patch, in order."""
-	patches = tree.integration_patches()
-	total = len(patches) + 2
-	out = [integration_mail(p, i + 1, total) for i, p in enumerate(patches)]
-	n = len(patches) + 1
-	maint0 = _read(os.path.join(tree_dir, 'MAINTAINERS'))
-	maint1 = with_maintainers_entry(maint0, 'mm/slub_kunit.c')
-	maint2 = with_maintainers_entry(maint1, DOC)
-	diff = changed_file_diff('MAINTAINERS', maint0, maint1)
-	diff += ''.join(new_file_diff(dst, _read(os.path.join(REPO, src)))
-			for src, dst in SUITE_FILES)
-	subject = 'mm/slub: add KUnit tests for NUMA node hotplug'
-	body = ('Add mm/slub_kunit.c with two suites: slub_hotplug drives\n'
-		'slab_memory_callback() with synthetic events of either notifier\n'
-		'generation and checks slab_nodes, the per-node structures and the\n'
-		'allocation slow path; slub_hotplug_real onlines and offlines a\n'
-		'memoryless node\'s memory blocks through the hotplug core. Add a\n'
-		'kunitconfig and a QEMU machine with a CPU-less node that owns a\n'
-		'cold-plugged, offline DIMM.')
-	out.append((subject, mail(n, total, subject, body, diff)))
-	old_index = _read(os.path.join(tree_dir, DOC_INDEX))
-	new_index = list(old_index)
+def with_doc(index: str) -> str:
+	lines = index.splitlines(keepends=True)
 	try:
-		at = new_index.index('\trunning_tips\n') + 1
+		at = lines.index('\trunning_tips\n') + 1
 	except ValueError:
-		raise UserError(f'{DOC_INDEX}: no running_tips entry to add the page after', EXIT_USAGE)
-	new_index.insert(at, '\tslub-hotplug\n')
-	diff = (changed_file_diff('MAINTAINERS', maint1, maint2) +
-		new_file_diff(DOC, _read(os.path.join(REPO, DOC))) +
-		changed_file_diff(DOC_INDEX, old_index, new_index))
-	subject = 'Documentation: kunit: describe the SLUB NUMA hotplug tests'
-	body = ('Describe the invariants and policies the SLUB hotplug suites pin\n'
-		'and how to run them with kunit.py.')
-	out.append((subject, mail(n + 1, total, subject, body, diff)))
-	return out
+		raise UserError(f'{DOC_INDEX}: no running_tips entry to add the page after',
+				Exit.USAGE)
+	lines.insert(at, '\tslub-hotplug\n')
+	return ''.join(lines)
 
 
-def cover(src: source.Source, subjects: List[str]) -> str:
-	total = len(subjects)
-	lines = '\n'.join(f'  {s}' for s in subjects)
-	return (f'From: {AUTHOR}\nSubject: [PATCH 0/{total}] mm/slub: KUnit tests for NUMA node '
-		f'hotplug\n\n'
-		'This series adds a KUnit regression suite for SLUB\'s handling of NUMA\n'
-		'nodes that gain and lose memory: slab_nodes, the per-node structures\n'
-		'of every cache, fault injection inside the allocator and real memory\n'
-		'hotplug under QEMU. One source compiles against the memory notifier\n'
-		'(up to 6.16) and the node notifier (6.17 on).\n\n'
-		'Run it with:\n\n'
-		'  ./tools/testing/kunit/kunit.py run --kunitconfig mm/slub_kunit.kunitconfig \\\n'
-		'      --qemu_config tools/testing/kunit/qemu_configs/x86_64_slub_numa.py\n\n'
-		f'Generated against {src.label}.\n\n{lines}\n\n-- \n2.39.5\n\n')
+def message_of(patch: patchfiles.Patch) -> Tuple[str, str]:
+	head, _, rest = patch.text.partition('\n\n')
+	body = rest.split('\n---\n', 1)[0].strip()
+	return patch.subject, body
 
 
-def main(req: RunRequest, out_dir: str) -> int:
-	src = source.get_source(req.kernel, req.cache, Stages())
-	mails = series(src.path)
+def commits(src: source.Source, scratch: str) -> List[Commit]:
+	"""The series for src's tree, as file contents per commit."""
+	symbols = generation_symbols(src)
+	def pristine(rels: List[str]) -> Dict[str, str]:
+		return {rel: files.get(rel) or read(os.path.join(src.path, rel)) for rel in rels}
+
+	files: Dict[str, str] = {}
+	failslab = patchfiles.read(os.path.join(REPO, 'tools', 'patches', FAILSLAB_PATCH))[0]
+	subject, body = message_of(failslab)
+	first = Commit(subject, body, apply_texts(failslab, pristine(failslab.paths()), scratch))
+	for patch_name in WIRING_PATCHES:
+		wiring = patchfiles.read(os.path.join(REPO, 'tools', 'patches', patch_name))[0]
+		files.update(apply_texts(wiring, pristine(wiring.paths()), scratch))
+	for repo_rel, kernel_rel in NEW_FILES:
+		text = read(os.path.join(REPO, repo_rel))
+		if kernel_rel.endswith(('.c', '.h')):
+			text = unifdef.strip(text, symbols)
+		files[kernel_rel] = text
+	files['MAINTAINERS'] = with_maintainers(read(os.path.join(src.path, 'MAINTAINERS')))
+	files[DOC_INDEX] = with_doc(read(os.path.join(src.path, DOC_INDEX)))
+	return [first, Commit(TESTS_SUBJECT, TESTS_BODY, files)]
+
+
+def git(repo: str, args: List[str], env: Optional[Dict[str, str]] = None,
+	input_text: Optional[str] = None) -> str:
+	res = run(['git', '-C', repo, '-c', 'core.autocrlf=false', '-c', 'gc.auto=0'] + args,
+		  env=env, check=False, input_text=input_text)
+	if res.returncode != 0:
+		raise UserError(f'git {args[0]} failed: {res.stdout.strip()[:600]}', Exit.SETUP)
+	return res.stdout
+
+
+def identity(author: Optional[str]) -> Tuple[str, str]:
+	"""(name, email) from --from, or from the user's git configuration."""
+	if author:
+		m = re.fullmatch(r'\s*(.+?)\s*<([^<>@\s]+@[^<>\s]+)>\s*', author)
+		if not m:
+			raise UserError(f'--from {author}: expected "Name <email>"', Exit.USAGE)
+		return m.group(1), m.group(2)
+	res = run(['git', 'var', 'GIT_AUTHOR_IDENT'], check=False)
+	m = re.match(r'^(.+?) <([^>]+)> \d+', res.stdout or '')
+	if res.returncode != 0 or not m or '@' not in m.group(2):
+		raise UserError('no git identity to sign the series with: set git config user.name '
+				'and user.email, or pass --from "Name <email>"', Exit.USAGE)
+	return m.group(1), m.group(2)
+
+
+def scratch_repo(path: str, src: source.Source, rels: List[str], env: Dict[str, str]) -> None:
+	"""A git repository with the pristine version of rels, committed."""
+	os.makedirs(path, exist_ok=True)
+	git(path, ['init', '-q'], env)
+	for rel in rels:
+		pristine = os.path.join(src.path, rel)
+		if os.path.exists(pristine):
+			os.makedirs(os.path.dirname(os.path.join(path, rel)), exist_ok=True)
+			shutil.copyfile(pristine, os.path.join(path, rel))
+	git(path, ['add', '-A'], env)
+	git(path, ['commit', '-q', '-m', f'{src.label} (files the series touches)'], env)
+
+
+def write_series(src: source.Source, out_dir: str, name: str, email: str,
+		 work: str) -> List[str]:
+	env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+		   GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email, GIT_CONFIG_NOSYSTEM='1',
+		   GIT_CONFIG_GLOBAL=os.devnull)
+	series = commits(src, os.path.join(work, 'apply'))
+	rels = sorted({rel for c in series for rel in c.files})
+	repo = os.path.join(work, 'repo')
+	scratch_repo(repo, src, rels, env)
+	for c in series:
+		for rel, text in c.files.items():
+			path = os.path.join(repo, rel)
+			os.makedirs(os.path.dirname(path), exist_ok=True)
+			atomic_write(path, text)
+		git(repo, ['add', '-A'], env)
+		git(repo, ['commit', '-q', '-s', '-F', '-'], env,
+		    input_text=f'{c.subject}\n\n{c.body}\n')
+	git(repo, ['format-patch', '-q', '--cover-letter', '-o', out_dir,
+		   f'--subject-prefix=PATCH', 'HEAD~%d' % len(series)], env)
+	names = sorted(n for n in os.listdir(out_dir) if n.endswith('.patch'))
+	cover = os.path.join(out_dir, names[0])
+	text = read(cover)
+	text = text.replace('*** SUBJECT HERE ***', COVER_SUBJECT)
+	text = text.replace('*** BLURB HERE ***', COVER.rstrip() + f'\n\nMade for {src.label}.')
+	atomic_write(cover, text)
+	# The series applies with git am to the pristine files.
+	check = os.path.join(work, 'am')
+	scratch_repo(check, src, rels, env)
+	git(check, ['am', '-q', '--whitespace=error'] + [os.path.join(out_dir, n)
+							  for n in names[1:]], env)
+	return [os.path.join(out_dir, n) for n in names]
+
+
+def main(kernel: str, cache: str, out_dir: str, author: Optional[str] = None,
+	 check: bool = False, jobs: int = 1) -> int:
+	if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+		raise UserError(f'--out {out_dir}: not an empty directory; the series would mix '
+				'with what is there', Exit.USAGE)
+	name, email = identity(author)
+	stages = Stages()
+	src = source.get_source(kernel, cache, stages)
 	os.makedirs(out_dir, exist_ok=True)
-	names = []
-	subjects = [s for s, _ in mails]
-	for i, (subject, text) in enumerate([('cover-letter', cover(src, subjects))] + mails):
-		slug = ''.join(c if c.isalnum() else '-' for c in subject)[:52].strip('-')
-		name = f'{i:04d}-{slug}.patch'
-		with open(os.path.join(out_dir, name), 'w') as f:
-			f.write(text)
-		names.append(name)
-	for name in names:
-		log(f'wrote {os.path.join(out_dir, name)}')
-	print(f'{len(names) - 1} patches and a cover letter in {out_dir}')
-	return EXIT_OK
+	os.makedirs(os.path.join(cache, 'export'), exist_ok=True)
+	with tempfile.TemporaryDirectory(prefix='export-', dir=os.path.join(cache, 'export')) as work:
+		mails = write_series(src, out_dir, name, email, work)
+	for path in mails:
+		log(f'wrote {path}')
+	print(f'{len(mails) - 1} patches and a cover letter in {out_dir}, for {src.label} '
+	      f'({src.generation} generation); git am applies them to the pristine files')
+	if not check:
+		return Exit.OK
+	from slub_kunit import export_check
+	return export_check.main(src, mails[1:], cache, jobs)

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# export: a series made with git, signed by the user, holding one
+# generation's branches and nothing of the runner's, that git am applies.
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+from unittest import mock
+
+from slub_kunit import export, patches, source, unifdef
+from slub_kunit.common import REPO, UserError
+from slub_kunit.status import Exit
+
+
+class UnifdefTest(unittest.TestCase):
+
+	def test_resolves_only_the_symbols_given(self):
+		text = ('#ifdef GEN\nnode\n#else\nmemory\n#endif\n'
+			'#ifdef CONFIG_X\nkept\n#else\nkept too\n#endif\n'
+			'#if !A || !B\nfallback\n#endif\n'
+			'#if __has_include("tree.h")\n#include "tree.h"\n#else\n#define A 1\n#endif\n')
+		out = unifdef.strip(text, {'GEN': False, 'A': True, 'B': True,
+					   '__has_include("tree.h")': False})
+		self.assertEqual(out, 'memory\n#ifdef CONFIG_X\nkept\n#else\nkept too\n#endif\n'
+			'#define A 1\n')
+
+	def test_nested(self):
+		text = '#ifdef GEN\n#ifdef CONFIG_Y\na\n#endif\nb\n#else\nc\n#endif\n'
+		self.assertEqual(unifdef.strip(text, {'GEN': True}), '#ifdef CONFIG_Y\na\n#endif\nb\n')
+		self.assertEqual(unifdef.strip(text, {'GEN': False}), 'c\n')
+
+	def test_compat_header_of_each_generation(self):
+		with open(os.path.join(REPO, 'mm/slub_kunit_compat.h')) as f:
+			text = f.read()
+		for gen in (False, True):
+			out = unifdef.strip(text, {'NODE_ADDING_FIRST_MEMORY': gen,
+						   '__has_include("slub_kunit_tree.h")': False,
+						   'SLUB_HP_HAVE_SLAB_NODES': True,
+						   'SLUB_HP_HAVE_SLAB_BARN_NODES': True})
+			self.assertNotIn('NODE_ADDING_FIRST_MEMORY\n', out.replace('(NODE_ADDING_FIRST_MEMORY', ''))
+			self.assertNotIn('__has_include', out)
+			self.assertNotIn('slub_hp_probe', out)
+			self.assertEqual('NODE_ADDING_FIRST_MEMORY' in out, gen)
+			self.assertEqual('MEM_GOING_ONLINE' in out, not gen)
+			self.assertEqual(out.count('#if'), out.count('#endif'))
+
+
+def old_text(patch: patches.Patch, rel: str) -> str:
+	"""Lines a hunk for rel expects: enough of a file for it to apply."""
+	out, inside = [], False
+	for line in patch.text.splitlines():
+		if line.startswith('+++ '):
+			inside = line[4:].split('/', 1)[-1] == rel
+		elif inside and (line.startswith(' ') or line.startswith('-')):
+			out.append(line[1:])
+		elif inside and line == '':
+			out.append('')
+	return '\n'.join(out) + '\n'
+
+
+class ExportTest(unittest.TestCase):
+
+	def setUp(self):
+		if not shutil.which('git'):
+			self.skipTest('needs git')
+		self.tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.tree = os.path.join(self.tmp, 'linux')
+		files = {}
+		for p in patches.series(os.path.join(REPO, 'tools', 'patches')):
+			for rel in p.paths():
+				files[rel] = files.get(rel, '') + old_text(p, rel)
+		files['MAINTAINERS'] = ('SLAB ALLOCATOR\nM:\tSomeone <s@example.org>\n'
+					'F:\tmm/slub.c\nF:\tmm/slab.h\n\nSOMETHING ELSE\n')
+		files[export.DOC_INDEX] = 'Contents:\n\n\tstart\n\trunning_tips\n\tusage\n'
+		files['include/linux/node.h'] = '/* memory notifier */\n'
+		for rel, text in files.items():
+			os.makedirs(os.path.dirname(os.path.join(self.tree, rel)), exist_ok=True)
+			with open(os.path.join(self.tree, rel), 'w') as f:
+				f.write(text)
+		self.src = source.Source(path=self.tree, label='test tree', key='test')
+		self.out = os.path.join(self.tmp, 'out')
+		os.makedirs(self.out)
+
+	def tearDown(self):
+		shutil.rmtree(self.tmp)
+
+	def series(self):
+		work = os.path.join(self.tmp, 'work')
+		os.makedirs(work)
+		return export.write_series(self.src, self.out, 'Ann Author', 'ann@example.org', work)
+
+	def read(self, path):
+		with open(path) as f:
+			return f.read()
+
+	def test_series_made_and_checked_with_git(self):
+		mails = self.series()
+		self.assertEqual(len(mails), 3)
+		cover, *rest = [self.read(m) for m in mails]
+		self.assertIn(export.COVER_SUBJECT, cover)
+		self.assertNotIn('*** ', cover)
+		for text in rest:
+			self.assertIn('From: Ann Author <ann@example.org>', text)
+			self.assertIn('Signed-off-by: Ann Author <ann@example.org>', text)
+			self.assertNotIn('localhost', text)
+		self.assertEqual(sum('MAINTAINERS' in re.sub(r'\n\n.*', '', t.split('\n---\n', 1)[1],
+								flags=re.S) for t in rest), 1)
+
+	def test_one_generation_and_nothing_of_the_runner(self):
+		mails = self.series()
+		text = ''.join(self.read(m) for m in mails)
+		self.assertNotIn('slub_kunit_runner', text)
+		self.assertNotIn('SLUB_HOTPLUG_KUNIT_REPEAT', text)
+		self.assertNotIn('__has_include', text)
+		self.assertNotIn('NODE_ADDING_FIRST_MEMORY', text)
+		self.assertIn('MEM_GOING_ONLINE', text)
+
+	def test_identity_from_git_or_refused(self):
+		self.assertEqual(export.identity('Bo <bo@example.org>'), ('Bo', 'bo@example.org'))
+		with self.assertRaises(UserError):
+			export.identity('nobody')
+		env = {'HOME': self.tmp, 'GIT_CONFIG_GLOBAL': os.devnull, 'GIT_CONFIG_NOSYSTEM': '1',
+		       'PATH': os.environ['PATH'], 'EMAIL': ''}
+		old = os.getcwd()
+		os.chdir(self.tmp)
+		try:
+			with mock.patch.dict(os.environ, env, clear=True):
+				with self.assertRaises(UserError) as ctx:
+					export.identity(None)
+		finally:
+			os.chdir(old)
+		self.assertEqual(ctx.exception.code, Exit.USAGE)
+		self.assertIn('--from', str(ctx.exception))
+
+
+if __name__ == '__main__':
+	unittest.main()
