@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What differs between the two generations of SLUB's hotplug notifier, for
- * the tests in mm/slub_kunit.c, and nothing else:
+ * What differs between the trees the SLUB NUMA hotplug tests are built
+ * for, and nothing else. Two things differ, each decided from what the tree
+ * defines, not from its version:
  *
- *   memory notifier  struct memory_notify, MEM_* actions (up to 6.16)
- *   node notifier    struct node_notify, NODE_* actions, barns (6.17 on)
+ *   the notifier   memory notifier: struct memory_notify, MEM_* actions
+ *                  (up to 6.16); node notifier: struct node_notify,
+ *                  NODE_* actions (6.17 on)
+ *   the layout     s->node[] and an allocation slow path that ignores an
+ *                  untracked node (up to 6.18); s->per_node[] with barns
+ *                  for caches with sheaves (7.x)
  *
- * The generation is taken from what the tree defines, not from its version.
  * Included by slub_kunit_model.h after the model's types.
  *
  * A tree may also lack a static name the tests read: a patch under test can
  * drop slab_nodes and take new caches' nodes from node_states[] instead. The
- * SLUB_HP_HAVE_* switches say what the tree has; without them the tree is
- * taken to be as released.
+ * SLUB_HP_HAVE_* switches say what the tree has (tools/slub-kunit writes
+ * them into slub_kunit_tree.h from the tree it builds); without them the
+ * tree is taken to be as released.
  */
 #ifndef _MM_SLUB_KUNIT_COMPAT_H
 #define _MM_SLUB_KUNIT_COMPAT_H
@@ -22,6 +27,13 @@
 #else
 #define SLUB_HP_HAVE_SLAB_NODES		1
 #define SLUB_HP_HAVE_SLAB_BARN_NODES	1
+#ifdef NODE_ADDING_FIRST_MEMORY
+#define SLUB_HP_NODE_NOTIFIER		1
+#define SLUB_HP_HAVE_BARNS		1
+#else
+#define SLUB_HP_NODE_NOTIFIER		0
+#define SLUB_HP_HAVE_BARNS		0
+#endif
 #endif
 
 #if !SLUB_HP_HAVE_SLAB_NODES || !SLUB_HP_HAVE_SLAB_BARN_NODES
@@ -44,19 +56,14 @@ static bool __maybe_unused slub_hp_probe(int nid, bool barn)
 }
 #endif
 
-#ifdef NODE_ADDING_FIRST_MEMORY
+/* The notifier the slab listens on */
+
+#if SLUB_HP_NODE_NOTIFIER
 
 #define SLUB_HP_GENERATION	"node notifier"
 #define SLUB_HP_DEFAULT_POLICY	SLUB_HP_POLICY_MEMORY
-/* Caches with sheaves have a barn per node. */
-#define SLUB_HP_HAS_BARNS	true
 /* The event names only the node, not which kind of memory it gains. */
 #define SLUB_HP_NAMES_NORMAL	false
-/*
- * The allocation slow path keeps the node it is asked for, tracked or not:
- * __GFP_THISNODE on a node that cannot supply fails.
- */
-#define SLUB_HP_DROPS_UNTRACKED	false
 
 static const struct slub_hp_action slub_hp_actions[] = {
 	SLUB_HP_ACTION(NODE_ADDING_FIRST_MEMORY, SLUB_HP_ON, SLUB_HP_GOING),
@@ -87,28 +94,101 @@ static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_offline_first_normal, &slub_hp_boot_loss,
 };
 
-/* The k-th per-node structure fails, or the k-th barn. */
-static const struct slub_hp_fault_param slub_hp_fault_params[] = {
-	{ "kmem_cache_node fails at first cache", SLUB_HP_FAIL_NODE, 0 },
-	{ "kmem_cache_node fails at middle cache", SLUB_HP_FAIL_NODE, 1 },
-	{ "kmem_cache_node fails at last cache", SLUB_HP_FAIL_NODE, 2 },
-	{ "barn fails at first cache with sheaves", SLUB_HP_FAIL_BARN, 0 },
-	{ "barn fails at middle cache with sheaves", SLUB_HP_FAIL_BARN, 1 },
-	{ "barn fails at last cache with sheaves", SLUB_HP_FAIL_BARN, 2 },
+static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
+{
+	struct node_notify arg = { .nid = nid };
+
+	return slab_memory_callback(NULL, action, &arg);
+}
+
+static inline int slub_hp_register_notifier(struct notifier_block *nb)
+{
+	return register_node_notifier(nb);
+}
+
+static inline void slub_hp_unregister_notifier(struct notifier_block *nb)
+{
+	unregister_node_notifier(nb);
+}
+
+#else /* !SLUB_HP_NODE_NOTIFIER */
+
+#define SLUB_HP_GENERATION	"memory notifier"
+#define SLUB_HP_DEFAULT_POLICY	SLUB_HP_POLICY_NORMAL
+/* status_change_nid_normal says when a node gains or loses normal memory. */
+#define SLUB_HP_NAMES_NORMAL	true
+
+static const struct slub_hp_action slub_hp_actions[] = {
+	SLUB_HP_ACTION(MEM_PREPARE_ONLINE, SLUB_HP_ON, SLUB_HP_PREPARE),
+	SLUB_HP_ACTION(MEM_GOING_ONLINE, SLUB_HP_ON, SLUB_HP_GOING),
+	SLUB_HP_ACTION(MEM_ONLINE, SLUB_HP_ON, SLUB_HP_DONE),
+	SLUB_HP_ACTION(MEM_CANCEL_ONLINE, SLUB_HP_ON, SLUB_HP_CANCEL),
+	SLUB_HP_ACTION(MEM_GOING_OFFLINE, SLUB_HP_OFF, SLUB_HP_GOING),
+	SLUB_HP_ACTION(MEM_OFFLINE, SLUB_HP_OFF, SLUB_HP_DONE),
+	SLUB_HP_ACTION(MEM_CANCEL_OFFLINE, SLUB_HP_OFF, SLUB_HP_CANCEL),
+	SLUB_HP_ACTION(MEM_FINISH_OFFLINE, SLUB_HP_OFF, SLUB_HP_FINISH),
 };
 
-/* kmem_cache_create() fails at a per-node structure, or at a barn. */
-static const struct slub_hp_create_param slub_hp_create_params[] = {
-	{ "kmem_cache_node fails at first node", SLUB_HP_FAIL_NODE, false, SLUB_HP_UNTRACKED },
-	{ "kmem_cache_node fails at last node", SLUB_HP_FAIL_NODE, true, SLUB_HP_UNTRACKED },
-	{ "kmem_cache_node fails at new node in window", SLUB_HP_FAIL_NODE, true,
-	  SLUB_HP_IN_WINDOW },
-	{ "kmem_cache_node fails at new node once tracked", SLUB_HP_FAIL_NODE, true,
-	  SLUB_HP_TRACKED },
-	{ "barn fails at first node", SLUB_HP_FAIL_BARN, false, SLUB_HP_UNTRACKED },
-	{ "barn fails at last node", SLUB_HP_FAIL_BARN, true, SLUB_HP_UNTRACKED },
-	{ "barn fails at new node in window", SLUB_HP_FAIL_BARN, true, SLUB_HP_IN_WINDOW },
+/* Every memory block sends events: also when the node's kind changes. */
+static const struct slub_hp_trans slub_hp_normal_on_movable = {
+	.on = "movable->normal", .off = "normal->movable", .kind = SLUB_HP_MEMLESS_NODE,
+	.names_normal = true,
+	.pre_memory = true, .post_memory = true, .post_normal = true,
+	.prelude = &slub_hp_first_movable,
 };
+
+static const struct slub_hp_trans slub_hp_no_change = {
+	.on = "normal->normal", .off = "normal->normal", .kind = SLUB_HP_BOOT_NODE,
+	.pre_memory = true, .pre_normal = true,
+	.post_memory = true, .post_normal = true,
+};
+
+/* A boot node with CPUs loses its normal memory (mocked), and gets it back. */
+static const struct slub_hp_trans slub_hp_boot_loss = {
+	.on = "movable->normal (boot node)", .off = "normal->movable (boot node)",
+	.kind = SLUB_HP_BOOT_NODE, .starts_online = true, .names_normal = true,
+	.pre_memory = true, .post_memory = true, .post_normal = true,
+};
+
+static const struct slub_hp_trans *const slub_hp_transitions[] = {
+	&slub_hp_first_normal, &slub_hp_first_movable,
+	&slub_hp_normal_on_movable, &slub_hp_no_change,
+	&slub_hp_offline_first_normal, &slub_hp_boot_loss,
+};
+
+static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
+{
+	struct memory_notify arg = {
+		.status_change_nid = nid,
+		.status_change_nid_normal = nid_normal,
+	};
+
+	return slab_memory_callback(NULL, action, &arg);
+}
+
+static inline int slub_hp_register_notifier(struct notifier_block *nb)
+{
+	return register_memory_notifier(nb);
+}
+
+static inline void slub_hp_unregister_notifier(struct notifier_block *nb)
+{
+	unregister_memory_notifier(nb);
+}
+
+#endif /* SLUB_HP_NODE_NOTIFIER */
+
+/* The layout */
+
+#if SLUB_HP_HAVE_BARNS
+
+/* Caches with sheaves have a barn per node. */
+#define SLUB_HP_HAS_BARNS	true
+/*
+ * The allocation slow path keeps the node it is asked for, tracked or not:
+ * __GFP_THISNODE on a node that cannot supply fails.
+ */
+#define SLUB_HP_DROPS_UNTRACKED	false
 
 static inline struct kmem_cache_node **slub_hp_node_slot(struct kmem_cache *s, int nid)
 {
@@ -165,23 +245,6 @@ static inline bool slub_hp_is_barn_cache(const struct kmem_cache *s)
 	       s->object_size == kmalloc_size_roundup(sizeof(struct node_barn));
 }
 
-static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
-{
-	struct node_notify arg = { .nid = nid };
-
-	return slab_memory_callback(NULL, action, &arg);
-}
-
-static inline int slub_hp_register_notifier(struct notifier_block *nb)
-{
-	return register_node_notifier(nb);
-}
-
-static inline void slub_hp_unregister_notifier(struct notifier_block *nb)
-{
-	unregister_node_notifier(nb);
-}
-
 #if SLUB_HP_HAVE_SLAB_BARN_NODES
 static inline bool slub_hp_barn_tracked(int nid)
 {
@@ -207,71 +270,14 @@ static inline void slub_hp_set_barn_tracked(int nid, bool on)
 }
 #endif
 
-#else /* !NODE_ADDING_FIRST_MEMORY */
+#else /* !SLUB_HP_HAVE_BARNS */
 
-#define SLUB_HP_GENERATION	"memory notifier"
-#define SLUB_HP_DEFAULT_POLICY	SLUB_HP_POLICY_NORMAL
 #define SLUB_HP_HAS_BARNS	false
-/* status_change_nid_normal says when a node gains or loses normal memory. */
-#define SLUB_HP_NAMES_NORMAL	true
 /*
  * The allocation slow path ignores a node that is not tracked, even with
  * __GFP_THISNODE, and allocates as if NUMA_NO_NODE had been passed.
  */
 #define SLUB_HP_DROPS_UNTRACKED	true
-
-static const struct slub_hp_action slub_hp_actions[] = {
-	SLUB_HP_ACTION(MEM_PREPARE_ONLINE, SLUB_HP_ON, SLUB_HP_PREPARE),
-	SLUB_HP_ACTION(MEM_GOING_ONLINE, SLUB_HP_ON, SLUB_HP_GOING),
-	SLUB_HP_ACTION(MEM_ONLINE, SLUB_HP_ON, SLUB_HP_DONE),
-	SLUB_HP_ACTION(MEM_CANCEL_ONLINE, SLUB_HP_ON, SLUB_HP_CANCEL),
-	SLUB_HP_ACTION(MEM_GOING_OFFLINE, SLUB_HP_OFF, SLUB_HP_GOING),
-	SLUB_HP_ACTION(MEM_OFFLINE, SLUB_HP_OFF, SLUB_HP_DONE),
-	SLUB_HP_ACTION(MEM_CANCEL_OFFLINE, SLUB_HP_OFF, SLUB_HP_CANCEL),
-	SLUB_HP_ACTION(MEM_FINISH_OFFLINE, SLUB_HP_OFF, SLUB_HP_FINISH),
-};
-
-/* Every memory block sends events: also when the node's kind changes. */
-static const struct slub_hp_trans slub_hp_normal_on_movable = {
-	.on = "movable->normal", .off = "normal->movable", .kind = SLUB_HP_MEMLESS_NODE,
-	.names_normal = true,
-	.pre_memory = true, .post_memory = true, .post_normal = true,
-	.prelude = &slub_hp_first_movable,
-};
-
-static const struct slub_hp_trans slub_hp_no_change = {
-	.on = "normal->normal", .off = "normal->normal", .kind = SLUB_HP_BOOT_NODE,
-	.pre_memory = true, .pre_normal = true,
-	.post_memory = true, .post_normal = true,
-};
-
-/* A boot node with CPUs loses its normal memory (mocked), and gets it back. */
-static const struct slub_hp_trans slub_hp_boot_loss = {
-	.on = "movable->normal (boot node)", .off = "normal->movable (boot node)",
-	.kind = SLUB_HP_BOOT_NODE, .starts_online = true, .names_normal = true,
-	.pre_memory = true, .post_memory = true, .post_normal = true,
-};
-
-static const struct slub_hp_trans *const slub_hp_transitions[] = {
-	&slub_hp_first_normal, &slub_hp_first_movable,
-	&slub_hp_normal_on_movable, &slub_hp_no_change,
-	&slub_hp_offline_first_normal, &slub_hp_boot_loss,
-};
-
-static const struct slub_hp_fault_param slub_hp_fault_params[] = {
-	{ "kmem_cache_node fails at first cache", SLUB_HP_FAIL_NODE, 0 },
-	{ "kmem_cache_node fails at middle cache", SLUB_HP_FAIL_NODE, 1 },
-	{ "kmem_cache_node fails at last cache", SLUB_HP_FAIL_NODE, 2 },
-};
-
-static const struct slub_hp_create_param slub_hp_create_params[] = {
-	{ "kmem_cache_node fails at first node", SLUB_HP_FAIL_NODE, false, SLUB_HP_UNTRACKED },
-	{ "kmem_cache_node fails at last node", SLUB_HP_FAIL_NODE, true, SLUB_HP_UNTRACKED },
-	{ "kmem_cache_node fails at new node in window", SLUB_HP_FAIL_NODE, true,
-	  SLUB_HP_IN_WINDOW },
-	{ "kmem_cache_node fails at new node once tracked", SLUB_HP_FAIL_NODE, true,
-	  SLUB_HP_TRACKED },
-};
 
 static inline struct kmem_cache_node **slub_hp_node_slot(struct kmem_cache *s, int nid)
 {
@@ -308,26 +314,6 @@ static inline bool slub_hp_is_barn_cache(const struct kmem_cache *s)
 	return false;
 }
 
-static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
-{
-	struct memory_notify arg = {
-		.status_change_nid = nid,
-		.status_change_nid_normal = nid_normal,
-	};
-
-	return slab_memory_callback(NULL, action, &arg);
-}
-
-static inline int slub_hp_register_notifier(struct notifier_block *nb)
-{
-	return register_memory_notifier(nb);
-}
-
-static inline void slub_hp_unregister_notifier(struct notifier_block *nb)
-{
-	unregister_memory_notifier(nb);
-}
-
 static inline bool slub_hp_barn_tracked(int nid)
 {
 	return false;
@@ -337,7 +323,34 @@ static inline void slub_hp_set_barn_tracked(int nid, bool on)
 {
 }
 
-#endif /* NODE_ADDING_FIRST_MEMORY */
+#endif /* SLUB_HP_HAVE_BARNS */
+
+/* The k-th per-node structure fails, or, where caches have them, the k-th barn. */
+static const struct slub_hp_fault_param slub_hp_fault_params[] = {
+	{ "kmem_cache_node fails at first cache", SLUB_HP_FAIL_NODE, 0 },
+	{ "kmem_cache_node fails at middle cache", SLUB_HP_FAIL_NODE, 1 },
+	{ "kmem_cache_node fails at last cache", SLUB_HP_FAIL_NODE, 2 },
+#if SLUB_HP_HAVE_BARNS
+	{ "barn fails at first cache with sheaves", SLUB_HP_FAIL_BARN, 0 },
+	{ "barn fails at middle cache with sheaves", SLUB_HP_FAIL_BARN, 1 },
+	{ "barn fails at last cache with sheaves", SLUB_HP_FAIL_BARN, 2 },
+#endif
+};
+
+/* kmem_cache_create() fails at a per-node structure, or at a barn. */
+static const struct slub_hp_create_param slub_hp_create_params[] = {
+	{ "kmem_cache_node fails at first node", SLUB_HP_FAIL_NODE, false, SLUB_HP_UNTRACKED },
+	{ "kmem_cache_node fails at last node", SLUB_HP_FAIL_NODE, true, SLUB_HP_UNTRACKED },
+	{ "kmem_cache_node fails at new node in window", SLUB_HP_FAIL_NODE, true,
+	  SLUB_HP_IN_WINDOW },
+	{ "kmem_cache_node fails at new node once tracked", SLUB_HP_FAIL_NODE, true,
+	  SLUB_HP_TRACKED },
+#if SLUB_HP_HAVE_BARNS
+	{ "barn fails at first node", SLUB_HP_FAIL_BARN, false, SLUB_HP_UNTRACKED },
+	{ "barn fails at last node", SLUB_HP_FAIL_BARN, true, SLUB_HP_UNTRACKED },
+	{ "barn fails at new node in window", SLUB_HP_FAIL_BARN, true, SLUB_HP_IN_WINDOW },
+#endif
+};
 
 #if SLUB_HP_HAVE_SLAB_NODES
 static inline bool slub_hp_tracked(int nid)

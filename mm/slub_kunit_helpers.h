@@ -84,27 +84,27 @@ static void slub_hp_watch_allocs(struct kunit *test, enum slub_hp_fault_target f
 /* Tracking, and guarding a node's slab state                               */
 /* ---------------------------------------------------------------------- */
 
-/* The nodes new caches get structures for (slab_nodes where it exists). */
-static nodemask_t slub_hp_tracked_mask(void)
+static nodemask_t slub_hp_mask_of(bool (*has)(int nid))
 {
 	nodemask_t mask = NODE_MASK_NONE;
 	int nid;
 
 	for_each_node(nid)
-		if (slub_hp_tracked(nid))
+		if (has(nid))
 			node_set(nid, mask);
 	return mask;
 }
 
+/* The nodes new caches get structures for (slab_nodes where it exists). */
+static nodemask_t slub_hp_tracked_mask(void)
+{
+	return slub_hp_mask_of(slub_hp_tracked);
+}
+
+/* The nodes new caches with sheaves get barns for (slab_barn_nodes). */
 static nodemask_t slub_hp_barn_tracked_mask(void)
 {
-	nodemask_t mask = NODE_MASK_NONE;
-	int nid;
-
-	for_each_node(nid)
-		if (slub_hp_barn_tracked(nid))
-			node_set(nid, mask);
-	return mask;
+	return slub_hp_mask_of(slub_hp_barn_tracked);
 }
 
 /**

@@ -102,6 +102,19 @@ def atomic_write(path: str, data: Union[str, bytes], mode: Optional[int] = None)
 		raise
 
 
+def write_if_changed(path: str, text: str, mode: Optional[int] = None) -> bool:
+	"""atomic_write() unless path already reads text (its mtime then stays,
+	so make rebuilds nothing for it); returns whether it wrote."""
+	try:
+		with open(path) as f:
+			if f.read() == text:
+				return False
+	except OSError:
+		pass
+	atomic_write(path, text, mode)
+	return True
+
+
 def safe_name(text: str) -> str:
 	"""A directory name from anything (a path, a version): what kbuild
 	and a shell take without quoting, plus a hash so names stay apart."""

@@ -112,10 +112,11 @@ class Commit:
 
 def generation_symbols(src: source.Source) -> unifdef.Symbols:
 	"""What the exported files may assume about the tree they are for."""
-	return {'NODE_ADDING_FIRST_MEMORY': src.generation == source.GEN_NODE,
+	node = src.generation == source.GEN_NODE
+	return {'NODE_ADDING_FIRST_MEMORY': node, 'SLUB_HP_NODE_NOTIFIER': node,
+		'SLUB_HP_HAVE_BARNS': node,
 		'__has_include("slub_kunit_tree.h")': False,
-		'SLUB_HP_HAVE_SLAB_NODES': True,
-		'SLUB_HP_HAVE_SLAB_BARN_NODES': True}
+		'SLUB_HP_HAVE_SLAB_NODES': True, 'SLUB_HP_HAVE_SLAB_BARN_NODES': True}
 
 
 def read(path: str) -> str:

@@ -9,7 +9,7 @@ import shutil
 import string
 from typing import Dict, List
 
-from slub_kunit.common import UserError, atomic_write, log, run
+from slub_kunit.common import UserError, log, run, write_if_changed
 from slub_kunit.status import Exit
 
 # What must exist on the host -> the Debian package that provides it.
@@ -107,12 +107,5 @@ def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 		raise UserError(f'{qemu} not found: apt-get install qemu-system-x86', Exit.SETUP)
 	os.makedirs(bin_dir, exist_ok=True)
 	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
-	path = os.path.join(bin_dir, qemu)
-	try:
-		with open(path) as f:
-			same = f.read() == text
-	except OSError:
-		same = False
-	if not same:
-		atomic_write(path, text, mode=0o755)
+	write_if_changed(os.path.join(bin_dir, qemu), text, mode=0o755)
 	return bin_dir

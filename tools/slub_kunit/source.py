@@ -21,7 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from slub_kunit.common import CacheLock, UserError, atomic_write, log, run, safe_name
+from slub_kunit.common import (CacheLock, UserError, atomic_write, log, run, safe_name,
+			       write_if_changed)
 from slub_kunit.status import Exit
 
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
@@ -265,14 +266,7 @@ class Apt:
 		text = (f'Types: deb\nURIs: {DEBIAN_MIRROR}\n'
 			f'Suites: {" ".join(DEBIAN_SUITES)}\nComponents: main\n'
 			f'Signed-By: {KEYRING}\n')
-		path = os.path.join(self.parts, 'slub-kunit.sources')
-		try:
-			with open(path) as f:
-				same = f.read() == text
-		except OSError:
-			same = False
-		if not same:
-			atomic_write(path, text)
+		write_if_changed(os.path.join(self.parts, 'slub-kunit.sources'), text)
 
 	def fresh(self) -> bool:
 		try:

@@ -53,6 +53,7 @@ class Change(str, enum.Enum):
 	POLICY = 'policy'	# fails as expected, passes under the other policy
 	INVARIANT = 'invariant'	# fails under both policies
 	FIXED = 'fixed'		# passes (or skips) where it did not
+	GONE = 'gone'		# no longer in the run (the tree's notifier changed)
 
 
 class Step(str, enum.Enum):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 from slub_kunit import patches as patchfiles
-from slub_kunit.common import REPO, UserError, atomic_write, run
+from slub_kunit.common import REPO, UserError, atomic_write, run, write_if_changed
 from slub_kunit.patches import Patch
 from slub_kunit.status import Exit
 
@@ -333,6 +333,10 @@ TREE_HEADER = 'mm/slub_kunit_tree.h'
 OPTIONAL_NAMES = (
 	('SLUB_HP_HAVE_SLAB_NODES', r'^static\s+nodemask_t\s+slab_nodes\s*;'),
 	('SLUB_HP_HAVE_SLAB_BARN_NODES', r'^static\s+nodemask_t\s+slab_barn_nodes\s*;'),
+	# The notifier the slab listens on: a tree may have both.
+	('SLUB_HP_NODE_NOTIFIER', r'hotplug_node_notifier\s*\(\s*slab_memory_callback'),
+	# The per_node[] layout with barns (7.x), whatever the notifier.
+	('SLUB_HP_HAVE_BARNS', r'^struct\s+node_barn\s*\{'),
 )
 # What it cannot do without: the callback it drives and what it reads.
 REQUIRED_NAMES = ('slab_memory_callback', 'kmem_cache_node', 'get_node',
@@ -360,13 +364,6 @@ def write_tree_header(work: str) -> None:
 	mtime, so make rebuilds nothing for it."""
 	with open(os.path.join(work, 'mm', 'slub.c'), errors='replace') as f:
 		text = tree_header(f.read())
-	path = os.path.join(work, TREE_HEADER)
-	try:
-		with open(path) as f:
-			if f.read() == text:
-				return
-	except OSError:
-		pass
 	if TREE_HEADER not in _read_manifest(work):
 		mark_modified(work, TREE_HEADER)
-	atomic_write(path, text)
+	write_if_changed(os.path.join(work, TREE_HEADER), text)

@@ -87,6 +87,8 @@ def classify(base: results.Outcome, patched: results.Outcome,
 		o = alt.cases.get(case, Status.MISSING) if alt else Status.MISSING
 		if p in (Status.PASS, Status.SKIP):
 			kind = Change.FIXED
+		elif p == Status.MISSING:
+			kind = Change.GONE
 		elif o == Status.PASS:
 			kind = Change.POLICY
 		else:

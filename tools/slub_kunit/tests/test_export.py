@@ -37,7 +37,8 @@ class UnifdefTest(unittest.TestCase):
 		with open(os.path.join(REPO, 'mm/slub_kunit_compat.h')) as f:
 			text = f.read()
 		for gen in (False, True):
-			out = unifdef.strip(text, {'NODE_ADDING_FIRST_MEMORY': gen,
+			out = unifdef.strip(text, {'NODE_ADDING_FIRST_MEMORY': gen, 'SLUB_HP_HAVE_BARNS': gen,
+						   'SLUB_HP_NODE_NOTIFIER': gen,
 						   '__has_include("slub_kunit_tree.h")': False,
 						   'SLUB_HP_HAVE_SLAB_NODES': True,
 						   'SLUB_HP_HAVE_SLAB_BARN_NODES': True})

@@ -318,12 +318,16 @@ class TreeHeaderTest(unittest.TestCase):
 
 	SLUB = ('static nodemask_t slab_nodes;\nslab_memory_callback kmem_cache_node get_node '
 		'init_kmem_cache_node node_nr_slabs flush_all_cpus_locked '
-		'__kmem_cache_do_shrink\n')
+		'__kmem_cache_do_shrink\n'
+		'\thotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI);\n')
 
 	def test_what_the_tree_has(self):
 		text = tree.tree_header(self.SLUB)
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_BARN_NODES\t0', text)
+		self.assertIn('#define SLUB_HP_NODE_NOTIFIER\t0', text)
+		node = self.SLUB.replace('hotplug_memory_notifier', 'hotplug_node_notifier')
+		self.assertIn('#define SLUB_HP_NODE_NOTIFIER\t1', tree.tree_header(node))
 		text = tree.tree_header(self.SLUB.replace('static nodemask_t slab_nodes;', ''))
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t0', text)
 
