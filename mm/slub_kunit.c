@@ -128,8 +128,8 @@ static void slub_hotplug_cache_created_in_window(struct kunit *test)
 /*
  * New caches get structures for exactly the tracked nodes, and those are the
  * policy's boot mask (N_NORMAL_MEMORY or N_MEMORY) while nothing is being
- * hotplugged. Where caches have barns, every online node, memoryless ones
- * included, has one from boot (the 7.1 fix for sheaves on memoryless nodes).
+ * hotplugged. Where caches have barns, every node with a CPU, memoryless
+ * ones included, has one (the 7.1 fix for sheaves on memoryless nodes).
  */
 static void slub_hotplug_boot_mask(struct kunit *test)
 {

@@ -205,10 +205,13 @@ static inline bool slub_hp_wants_barn(struct kmem_cache *s)
 	return cache_has_sheaves(s);
 }
 
-/* Nodes with a barn from boot: every online node, memoryless ones too. */
+/*
+ * Nodes that must have a barn whenever nothing is being hotplugged: every
+ * node with a CPU, memoryless ones too (the 7.1 fix for sheaves there).
+ */
 static inline nodemask_t slub_hp_barn_boot_mask(void)
 {
-	return node_states[N_ONLINE];
+	return node_states[N_CPU];
 }
 
 /* A barn that holds nothing, as barn_init() leaves it; read only. */

@@ -84,6 +84,23 @@ static void slub_hp_watch_allocs(struct kunit *test, enum slub_hp_fault_target f
 /* Tracking, and guarding a node's slab state                               */
 /* ---------------------------------------------------------------------- */
 
+/* Whether slab pages can come from @nid: it has memory below ZONE_MOVABLE. */
+static bool slub_hp_supplies(int nid)
+{
+	pg_data_t *pgdat;
+	int z;
+
+	if (nid < 0 || nid >= nr_node_ids || !node_possible(nid))
+		return false;
+	pgdat = NODE_DATA(nid);
+	if (!pgdat)
+		return false;
+	for (z = 0; z <= ZONE_NORMAL; z++)
+		if (zone_managed_pages(&pgdat->node_zones[z]))
+			return true;
+	return false;
+}
+
 static nodemask_t slub_hp_mask_of(bool (*has)(int nid))
 {
 	nodemask_t mask = NODE_MASK_NONE;
@@ -137,8 +154,10 @@ static bool slub_hp_listed(struct kmem_cache **list, unsigned int nr, struct kme
 
 /*
  * Put the tracking bits back and free what the case allocated for g->nid.
- * Nothing is freed that still holds slabs or sheaves: such a structure is
- * left in place, and the case's final check reports it.
+ * Nothing is freed that still holds slabs or sheaves, and a node that
+ * really has memory now (a real offline that failed) stays tracked with
+ * its structures: taking them away would crash the next allocation there.
+ * The case's final check reports what was left.
  */
 static void slub_hp_restore_node(void *data)
 {
@@ -146,6 +165,10 @@ static void slub_hp_restore_node(void *data)
 	struct kmem_cache_node **slot;
 	struct kmem_cache *s;
 
+	if (slub_hp_supplies(g->nid) && !g->tracked) {
+		pr_err("slub_hotplug: node %d has memory again; left tracked\n", g->nid);
+		return;
+	}
 	mutex_lock(&slab_mutex);
 	slub_hp_set_tracked(g->nid, g->tracked);
 	slub_hp_set_barn_tracked(g->nid, g->barn_tracked);
@@ -437,23 +460,6 @@ static void slub_hp_expect_restored(void *data)
 	slub_hp_expect_same(test, was, &now, true, "after the case");
 }
 
-/* Whether slab pages can come from @nid: it has memory below ZONE_MOVABLE. */
-static bool slub_hp_supplies(int nid)
-{
-	pg_data_t *pgdat;
-	int z;
-
-	if (nid < 0 || nid >= nr_node_ids || !node_possible(nid))
-		return false;
-	pgdat = NODE_DATA(nid);
-	if (!pgdat)
-		return false;
-	for (z = 0; z <= ZONE_NORMAL; z++)
-		if (zone_managed_pages(&pgdat->node_zones[z]))
-			return true;
-	return false;
-}
-
 /*
  * A per-node structure that holds nothing, as init_kmem_cache_node() leaves
  * it: empty lists, zero counts, a lock that is free (and, with spinlock
@@ -626,7 +632,11 @@ static bool slub_hp_unused_node(int nid)
 /* Suite and case set-up                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* Each case checks, last of all, that it left the kernel as it found it. */
+/*
+ * Each case runs on the CPUs of a node with memory, so that what the slow
+ * path does with the CPU's own node is the same from run to run; and checks,
+ * last of all, that it left the kernel as it found it.
+ */
 static int slub_hp_case_init(struct kunit *test)
 {
 	struct slub_hp_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -634,6 +644,7 @@ static int slub_hp_case_init(struct kunit *test)
 
 	if (!ctx || !start || slub_hp_snap_take(test, start))
 		return -ENOMEM;
+	set_cpus_allowed_ptr(current, cpumask_of_node(slub_hp.normal_nid));
 	ctx->test = test;
 	ctx->start = start;
 	test->priv = ctx;
@@ -645,14 +656,30 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 {
 	int nid;
 
+	/* The CPU's node if it has normal memory, else the first that does. */
 	slub_hp.normal_nid = numa_mem_id();
+	if (!node_state(slub_hp.normal_nid, N_NORMAL_MEMORY) ||
+	    !node_state(slub_hp.normal_nid, N_CPU))
+		for_each_node_state(nid, N_NORMAL_MEMORY)
+			if (node_state(nid, N_CPU)) {
+				slub_hp.normal_nid = nid;
+				break;
+			}
 	slub_hp.other_nid = NUMA_NO_NODE;
 	slub_hp.memless_nid = NUMA_NO_NODE;
 	slub_hp.offline_nid = NUMA_NO_NODE;
 	for_each_node_state(nid, N_NORMAL_MEMORY)
 		if (nid != slub_hp.normal_nid && slub_hp.other_nid == NUMA_NO_NODE)
 			slub_hp.other_nid = nid;
-	/* Prefer an online memoryless node; fall back to an offline one. */
+	/*
+	 * Prefer an online memoryless node without CPUs (whose barns stay
+	 * empty, and which may own hot-pluggable memory), then one with
+	 * CPUs; fall back to an offline one.
+	 */
+	for_each_online_node(nid)
+		if (slub_hp.memless_nid == NUMA_NO_NODE && slub_hp_unused_node(nid) &&
+		    !node_state(nid, N_CPU))
+			slub_hp.memless_nid = nid;
 	for_each_online_node(nid)
 		if (slub_hp.memless_nid == NUMA_NO_NODE && slub_hp_unused_node(nid))
 			slub_hp.memless_nid = nid;

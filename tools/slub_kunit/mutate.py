@@ -17,9 +17,9 @@ from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Exit, Mutant
 
 CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
-# A mutant may hang the kernel; the unmutated suite boots and runs in seconds
-# (about a minute with --debug's checkers).
-MUTANT_TIMEOUT = 120
+# A mutant may hang the kernel; the unmutated suite boots and runs in about
+# ten seconds (a minute or two with --debug's checkers).
+MUTANT_TIMEOUT = 60
 MUTANT_TIMEOUT_DEBUG = 300
 
 @dataclass

@@ -3,12 +3,18 @@
 # QEMU x86_64 with NUMA and hot-pluggable memory for the SLUB hotplug suite.
 #
 # node 0: CPU 0, 512 MiB    node 1: CPU 1, 512 MiB
-# node 2: no CPU, no boot memory; it is the last node, so QEMU's SRAT gives
+# node 2: CPU 2, no memory (a memoryless node with a CPU, online from boot)
+# node 3: no CPU, no boot memory; it is the last node, so QEMU's SRAT gives
 #         it the hot-pluggable range, and a cold-plugged 256 MiB pc-dimm
 #         whose two memory blocks stay offline (memhp_default_state=offline)
 #
+# Node 3 is the farthest from every other node, so that nothing but what
+# asks for it by name lands on its memory once it is online.
+#
 # x86 onlines every SRAT node that has memory or a CPU at boot, and QEMU
 # describes no other node, so this machine has no possible-but-offline node.
+# preempt=full lets a woken SCHED_FIFO thread preempt at once (the race
+# case).
 
 from ..qemu_config import QemuArchParams
 
@@ -33,13 +39,20 @@ CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
 				'-bios', 'qboot.rom',
 				'-machine', 'pc',
 				'-cpu', 'max',
-				'-smp', '2,sockets=2,cores=1,threads=1',
+				'-smp', '3,sockets=3,cores=1,threads=1',
 				'-m', '1G,slots=2,maxmem=2G',
 				'-object', 'memory-backend-ram,id=ram0,size=512M',
 				'-object', 'memory-backend-ram,id=ram1,size=512M',
 				'-object', 'memory-backend-ram,id=dimm0,size=256M',
 				'-numa', 'node,nodeid=0,cpus=0,memdev=ram0',
 				'-numa', 'node,nodeid=1,cpus=1,memdev=ram1',
-				'-numa', 'node,nodeid=2',
-				'-device', 'pc-dimm,id=dimm0,memdev=dimm0,node=2',
+				'-numa', 'node,nodeid=2,cpus=2',
+				'-numa', 'node,nodeid=3',
+				'-numa', 'dist,src=0,dst=1,val=20',
+				'-numa', 'dist,src=0,dst=2,val=20',
+				'-numa', 'dist,src=1,dst=2,val=20',
+				'-numa', 'dist,src=0,dst=3,val=40',
+				'-numa', 'dist,src=1,dst=3,val=40',
+				'-numa', 'dist,src=2,dst=3,val=40',
+				'-device', 'pc-dimm,id=dimm0,memdev=dimm0,node=3',
 			   ])
