@@ -360,6 +360,11 @@ class Apt:
 		that fails the check is fetched again.
 		"""
 		os.makedirs(dest, exist_ok=True)
+		# Under the apt lock no other download is under way: anything a
+		# killed one left is stale.
+		for entry in os.listdir(dest):
+			if entry.startswith('download.'):
+				shutil.rmtree(os.path.join(dest, entry), ignore_errors=True)
 		want = self.record(package, version)
 		final = os.path.join(dest, deb_name(package, version))
 		if os.path.exists(final):

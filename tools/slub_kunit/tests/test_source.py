@@ -187,6 +187,17 @@ class DownloadTest(TempTest):
 		self.assertEqual(ctx.exception.code, Exit.SETUP)
 		self.assertEqual(os.listdir(dest), [])
 
+	def test_what_a_killed_download_left_is_removed(self):
+		apt, fake = self.apt(self.DATA)
+		dest = os.path.join(self.cache, 'debs')
+		stale = os.path.join(dest, 'download.k1ll3d')
+		os.makedirs(stale)
+		with open(os.path.join(stale, 'linux-source-9.9_9.9-1_all.deb'), 'wb') as f:
+			f.write(b'half')
+		with mock.patch.object(source, 'run', side_effect=fake):
+			path = apt.download('linux-source-9.9', '9.9-1', dest)
+		self.assertEqual(os.listdir(dest), [os.path.basename(path)])
+
 	def test_damaged_deb_in_the_cache_is_fetched_again(self):
 		apt, fake = self.apt(self.DATA)
 		dest = os.path.join(self.cache, 'debs')
