@@ -205,18 +205,20 @@ def reproduce(req: RunRequest, commits: Optional[str]) -> str:
 	return ' '.join(shlex.quote(c) for c in cmd)
 
 
-def overall(steps: List[StepResult]) -> Tuple[str, int]:
+def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	bad, policy = first(steps, Step.BROKEN), first(steps, Step.POLICY)
 	stuck = next((st for st in steps if st.status in (Step.NO_APPLY, Step.NO_BUILD)), None)
 	if bad:
-		line = f'first bad: patch {bad.n} ({bad.patch.label}): {bad.line}'
+		line = f'first bad: patch {bad.n}/{total} ({bad.patch.label}): {bad.line}'
+		if policy:
+			line += f'; first policy change: patch {policy.n}/{total}'
 		code = Exit.INVARIANT
 	elif stuck:
-		line = f'patch {stuck.n} ({stuck.patch.label}) {stuck.status.value}; no invariant ' \
-		       'broken before it'
+		line = f'patch {stuck.n}/{total} ({stuck.patch.label}) {stuck.status.value}; ' \
+		       'no invariant broken before it'
 		code = Exit.PATCH if stuck.status == Step.NO_APPLY else Exit.BUILD
 	elif policy:
-		line = f'no invariant broken; first policy change: patch {policy.n} ' \
+		line = f'no invariant broken; first policy change: patch {policy.n}/{total} ' \
 		       f'({policy.patch.label})'
 		code = Exit.OK
 	else:
@@ -287,7 +289,7 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 		meta = pipeline.metadata(req, s.src, s.policy, series, [])
 	meta['baseline'] = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
 	total = len(series)
-	line, code = overall(steps)
+	line, code = overall(steps, total)
 	repro = reproduce(req, req.commits)
 
 	print(f'\nvalidate: {meta["kernel"]}, {req.arch}, expected policy {meta["policy"]}, '

@@ -145,7 +145,8 @@ class ValidateSeriesTest(unittest.TestCase):
 	def test_first_bad_is_patch_2(self):
 		code, out, seen = self.validate()
 		self.assertEqual(code, Exit.INVARIANT)
-		self.assertIn('first bad: patch 2 (series.mbox [2/3] ("mm/slub: step 2"))', out)
+		self.assertIn('first bad: patch 2/3 (series.mbox [2/3] ("mm/slub: step 2"))', out)
+		self.assertIn('; first policy change: patch 1/3', out)
 		with open(self.req.json_path) as f:
 			data = json.load(f)
 		with open(os.path.join(HERE, 'validate.schema.json')) as f:
@@ -186,7 +187,7 @@ class ValidateSeriesTest(unittest.TestCase):
 	def test_step_that_does_not_build_after_a_bad_one(self):
 		code, out, _ = self.validate(fail_build=3)
 		self.assertEqual(code, Exit.INVARIANT)
-		self.assertIn('does not build', out)
+		self.assertIn('[3/3] series.mbox [3/3] ("mm/slub: step 3"): does not build', out)
 
 
 if __name__ == '__main__':
