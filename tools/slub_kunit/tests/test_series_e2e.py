@@ -63,7 +63,7 @@ class SeriesEndToEnd(unittest.TestCase):
 		cls.base = cls.git('rev-parse', 'HEAD').strip()
 		cls.commit_benign()
 		for name in ('6.12-cache-race.patch', '6.12-memory-policy.patch'):
-			cls.git('am', '-q', os.path.join(EXAMPLES, name))
+			cls.commit_example(os.path.join(EXAMPLES, name))
 		cls.mbox = os.path.join(cls.tmp, 'series.mbox')
 		with open(cls.mbox, 'w') as f:
 			f.write(cls.git('format-patch', '--stdout', f'{cls.base}..HEAD'))
@@ -97,6 +97,13 @@ class SeriesEndToEnd(unittest.TestCase):
 		with open(path, 'w') as f:
 			f.write(text.replace(old, new, 1))
 		cls.git('commit', '-q', '-am', title)
+
+	@classmethod
+	def commit_example(cls, path: str):
+		with open(path) as f:
+			subject = next(line for line in f if line.startswith('Subject: '))
+		cls.git('apply', path)
+		cls.git('commit', '-q', '-am', subject.split('] ', 1)[1].strip())
 
 	def validate(self, name: str, *args: str) -> tuple:
 		out = os.path.join(self.tmp, f'{name}.json')
