@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# export --check: the series as a reviewer would take it. Each prefix is
+# export --check: the series as a reviewer would take it. checkpatch.pl
+# --strict has nothing to say about any patch. Each prefix is
 # applied with git apply (what git am does with a mail) to a copy of the
 # whole pristine tree and built with stock kunit.py; after the last, stock
 # kunit.py runs the series' own kunitconfig and QEMU machine, and its
@@ -53,6 +54,7 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 		shutil.rmtree(work, ignore_errors=True)
 		with stages.stage('copy'):
 			tree.hardlink_copy(src.path, work)
+		style = checkpatch(work, mails)
 		for n, mail in enumerate(mails, 1):
 			for rel in changed_paths(mail):
 				tree.break_link(os.path.join(work, rel))
@@ -91,10 +93,28 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 	      f'{sum(v == "PASS" for v in runner.values())} passed')
 	for k in differ[:20]:
 		print(f'  DIFFERS {k}: stock {theirs.get(k, "missing")}, runner {runner.get(k, "missing")}')
-	ok = not differ and stock.ok
+	ok = not differ and stock.ok and not style
 	print(f'{len(mails)} prefixes built; stock kunit.py results '
 	      f'{"equal" if not differ else "DIFFER from"} the runner\'s ({len(theirs)} cases)')
 	return Exit.OK if ok else Exit.TESTS_FAILED
+
+
+def checkpatch(work: str, mails: List[str]) -> List[str]:
+	"""checkpatch.pl --strict on each patch; the ones it has something to
+	say about, with its last line."""
+	dirty = []
+	for mail in mails:
+		res = run(['perl', 'scripts/checkpatch.pl', '--strict', '--no-summary', '--terse',
+			   mail], cwd=work, check=False)
+		name = os.path.basename(mail)
+		if res.returncode != 0 or res.stdout.strip():
+			dirty.append(name)
+			print(f'  checkpatch --strict {name}:')
+			for line in res.stdout.strip().splitlines()[:10]:
+				print(f'    {line}')
+		else:
+			print(f'  checkpatch --strict {name}: clean')
+	return dirty
 
 
 def changed_paths(mail: str) -> List[str]:
