@@ -60,6 +60,8 @@ class InterruptEachStage(unittest.TestCase):
 			shutil.rmtree(os.path.join(self.cache, 'src'), ignore_errors=True)
 		elif stage == 'unpack':
 			shutil.rmtree(os.path.join(self.cache, 'src'), ignore_errors=True)
+		elif stage == 'prepare':
+			shutil.rmtree(os.path.join(self.cache, 'work'), ignore_errors=True)
 		elif stage == 'configure':
 			for path in glob.glob(os.path.join(self.cache, 'build', '*', '.config')):
 				os.unlink(path)
@@ -72,16 +74,19 @@ class InterruptEachStage(unittest.TestCase):
 		stage, and returns its exit code (None if the stage never came)."""
 		proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
 					stderr=subprocess.STDOUT, text=True, start_new_session=True)
-		seen = False
+		# The first 'download' resolves the version; the second fetches.
+		wanted = 2 if stage == 'download' else 1
+		seen = 0
 		for line in proc.stdout:
 			if line.startswith(f'[slub-kunit] {stage} ...'):
-				seen = True
-				time.sleep(delay)
-				os.killpg(proc.pid, sig)
-				break
+				seen += 1
+				if seen == wanted:
+					time.sleep(delay)
+					os.killpg(proc.pid, sig)
+					break
 		proc.stdout.close()
 		code = proc.wait()
-		return code if seen else None
+		return code if seen == wanted else None
 
 	def leftovers(self) -> List[str]:
 		found = []
@@ -92,7 +97,7 @@ class InterruptEachStage(unittest.TestCase):
 
 	def check_stage(self, stage: str, sig: int) -> None:
 		self.make_stage_happen(stage)
-		delay = 0.3 if stage in ('download', 'configure') else 2.0
+		delay = {'download': 0.1, 'prepare': 0.5, 'configure': 0.3}.get(stage, 2.0)
 		stopped = self.interrupt(stage, sig, delay)
 		self.assertIsNotNone(stopped, f'{stage}: the stage did not happen')
 		self.assertNotEqual(stopped, 0, f'{stage}: an interrupted run passed')
