@@ -635,7 +635,7 @@ static void slub_hotplug_create_races_online(struct kunit *test)
 	watch->match = slub_hp_is_node_cache;
 	watch->hook = slub_hp_race_hook;
 	watch->data = r;
-	KUNIT_ASSERT_EQ(test, 0, mm_kunit_failslab_add(test, watch));
+	slub_hp_add_watch(test, watch);
 	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, &slub_hp_first_normal), NOTIFY_OK);
 	KUNIT_ASSERT_TRUE_MSG(test, r->woken, "going-online allocated no structure");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&r->done, 10 * HZ), 0);

@@ -51,6 +51,23 @@ static bool slub_hp_is_barn(const struct kmem_cache *s, void *data)
 }
 
 /**
+ * slub_hp_add_watch() - watch the case's slab allocations, or skip the case
+ * @test: the running case
+ * @watch: the watch, owned by the case
+ *
+ * Skips the case where the kernel cannot inject slab allocation failures
+ * (no CONFIG_FAILSLAB).
+ */
+static void slub_hp_add_watch(struct kunit *test, struct mm_kunit_slab_watch *watch)
+{
+	int ret = mm_kunit_failslab_add(test, watch);
+
+	if (ret == -EOPNOTSUPP)
+		kunit_skip(test, "needs CONFIG_FAILSLAB to inject slab allocation failures");
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
+/**
  * slub_hp_watch_allocs() - count (and optionally fail) slab's allocations
  * @test: the running case
  * @fail: the allocation kind to fail, or SLUB_HP_FAIL_NONE to only count
@@ -74,9 +91,8 @@ static void slub_hp_watch_allocs(struct kunit *test, enum slub_hp_fault_target f
 		return;
 	ctx->node_watch.match = slub_hp_is_node_cache;
 	ctx->barn_watch.match = slub_hp_is_barn;
-	if (mm_kunit_failslab_add(test, &ctx->node_watch) == -EOPNOTSUPP)
-		kunit_skip(test, "needs CONFIG_FAILSLAB to inject slab allocation failures");
-	KUNIT_ASSERT_EQ(test, 0, mm_kunit_failslab_add(test, &ctx->barn_watch));
+	slub_hp_add_watch(test, &ctx->node_watch);
+	slub_hp_add_watch(test, &ctx->barn_watch);
 	ctx->watching = true;
 }
 
