@@ -608,6 +608,7 @@ static void slub_hotplug_real_online_fails(struct kunit *test)
 /**
  * struct slub_hp_stressor - a thread that churns caches during hotplug
  * @task: the thread
+ * @name: the name of its caches, its own (DEBUG_VM warns about duplicates)
  * @caches: caches it created
  * @objects: objects it allocated
  * @uncovered: caches that lacked a structure for a node tracked right after
@@ -617,6 +618,7 @@ static void slub_hotplug_real_online_fails(struct kunit *test)
 struct slub_hp_stressor {
 	struct task_struct *task;
 	const bool *pause;
+	char name[24];
 	unsigned int caches;
 	unsigned int objects;
 	unsigned int uncovered;
@@ -648,7 +650,7 @@ static int slub_hp_stress_fn(void *data)
 			msleep(20);
 			continue;
 		}
-		s = kmem_cache_create("slub_hp_stress", 64 + 64 * (st->caches % 4), 0,
+		s = kmem_cache_create(st->name, 64 + 64 * (st->caches % 4), 0,
 				      SLAB_NO_MERGE, NULL);
 		if (!s) {
 			schedule_timeout_interruptible(1);
@@ -718,6 +720,7 @@ static void slub_hotplug_real_stress(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	for (i = 0; i < SLUB_HP_STRESS_THREADS; i++) {
 		st[i].pause = &pause;
+		snprintf(st[i].name, sizeof(st[i].name), "slub_hp_stress%u", i);
 		st[i].task = kthread_run(slub_hp_stress_fn, &st[i], "slub_hp_stress/%u", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(st[i].task));
 		get_task_struct(st[i].task);

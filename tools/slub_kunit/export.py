@@ -9,8 +9,9 @@
 # copy of the whole pristine tree and built, and the whole series is run
 # with stock kunit.py, whose results must equal the runner's.
 #
-# What only the runner needs (mm/slub_kunit_runner.c, tools/patches/runner)
-# stays out, and the files hold only the branches of the tree's generation.
+# What only the runner needs (mm/slub_kunit_runner.c, mm/slub_kunit_leaks.c,
+# tools/patches/runner) stays out, and the files hold only the branches of
+# the tree's generation.
 
 import os
 import re

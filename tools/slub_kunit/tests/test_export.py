@@ -115,6 +115,7 @@ class ExportTest(unittest.TestCase):
 		mails = self.series()
 		text = ''.join(self.read(m) for m in mails)
 		self.assertNotIn('slub_kunit_runner', text)
+		self.assertNotIn('slub_kunit_leaks', text)
 		self.assertNotIn('SLUB_HOTPLUG_KUNIT_REPEAT', text)
 		self.assertNotIn('__has_include', text)
 		self.assertNotIn('NODE_ADDING_FIRST_MEMORY', text)
