@@ -118,7 +118,7 @@ def splats(log: str) -> List[str]:
 	device is configured), not to the suite.
 	"""
 	out = []
-	start = re.search(r'^\s*K?TAP version', log, re.M)
+	start = re.search(r'^(\[\s*\d+\.\d+\] )?\s*K?TAP version', log, re.M)
 	for line in log[start.start() if start else 0:].splitlines():
 		if SPLAT.search(line) and not line.strip().startswith('#'):
 			out.append(line.strip())

@@ -114,6 +114,15 @@ class SplatTest(unittest.TestCase):
 		self.assertEqual(len(got), 3)
 		self.assertTrue(got[0].startswith('WARNING: CPU: 0'))
 
+	def test_boot_warning_with_timestamps(self):
+		# printk.time=1 is always passed: the KTAP header has a prefix too.
+		log = ('[    0.090000] WARNING: CPU: 0 PID: 1 at '
+		       'arch/um/drivers/virt-pci.c:1005 um_pci_init\n'
+		       '[    0.090000] KTAP version 1\n[    0.090000] ok 1 a\n')
+		self.assertEqual(results.splats(log), [])
+		log += '[    1.500000] WARNING: CPU: 1 PID: 9 at mm/slub.c:1 f+0x1/0x2\n'
+		self.assertEqual(len(results.splats(log)), 1)
+
 
 class FlakeTest(unittest.TestCase):
 
