@@ -48,24 +48,34 @@ static int slub_hp_collect_block(struct memory_block *mem, void *arg)
 }
 
 /*
- * Release what the slab holds on free slabs and sheaves, like going-offline,
- * after emptying what keeps freed slab objects pinning their pages: vmalloc's
- * lazily freed areas, its per-node pools of free areas (whose vmap_area
- * structures stay allocated until a shrinker decays the pools: drop_slab())
- * and KASAN's quarantine.
+ * Flush every CPU's slab (or sheaves) of every cache. The core's own
+ * allocations for a node it onlines (the vmalloc()ed KASAN shadow of the
+ * next block, and its vm_struct) leave the onlining CPU's kmalloc slab on
+ * that node; the case's later allocations without a node (KUnit's records
+ * of deferred actions among them) would then pin the node's memory.
+ *
+ * With @shrink, also release what the slab holds on free slabs, like
+ * going-offline, after emptying what keeps freed slab objects pinning their
+ * pages: vmalloc's lazily freed areas, its per-node pools of free areas
+ * (whose vmap_area structures stay allocated until a shrinker decays the
+ * pools: drop_slab()) and KASAN's quarantine.
  */
-static void slub_hp_shrink_all(void)
+static void slub_hp_flush_caches(bool shrink)
 {
 	struct kmem_cache *s;
 
-	vm_unmap_aliases();
-	drop_slab();
+	if (shrink) {
+		vm_unmap_aliases();
+		drop_slab();
+	}
 	cpus_read_lock();
 	mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
-		kasan_cache_shrink(s);
+		if (shrink)
+			kasan_cache_shrink(s);
 		flush_all_cpus_locked(s);
-		__kmem_cache_do_shrink(s);
+		if (shrink)
+			__kmem_cache_do_shrink(s);
 	}
 	mutex_unlock(&slab_mutex);
 	cpus_read_unlock();
@@ -155,7 +165,7 @@ static int slub_hp_offline_block(struct slub_hp_blocks *b, struct memory_block *
 	struct slub_hp_watchdog wd = { .task = current };
 	int ret;
 
-	slub_hp_shrink_all();
+	slub_hp_flush_caches(true);
 	allow_signal(SIGINT);
 	INIT_DELAYED_WORK_ONSTACK(&wd.work, slub_hp_watchdog_fire);
 	schedule_delayed_work(&wd.work, b->timeout);
@@ -214,6 +224,8 @@ static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int 
 		ret = ret > 0 ? 0 : ret;	/* already in that state */
 	}
 	mm_kunit_failslab_stop(test);
+	if (online_type != MMOP_OFFLINE)
+		slub_hp_flush_caches(false);
 	unlock_device_hotplug();
 	return ret;
 }
