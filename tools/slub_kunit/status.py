@@ -52,7 +52,8 @@ class Change(str, enum.Enum):
 	"""How validate sorts a case whose result a patch changed."""
 	POLICY = 'policy'	# fails as expected, passes under the other policy
 	INVARIANT = 'invariant'	# fails under both policies
-	FIXED = 'fixed'		# passes (or skips) where it did not
+	FIXED = 'fixed'		# passes (or skips) where it failed
+	NEW = 'new'		# passes (or skips), not in the baseline's run
 	GONE = 'gone'		# no longer in the run (the tree's notifier changed)
 
 

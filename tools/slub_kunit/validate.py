@@ -86,7 +86,7 @@ def classify(base: results.Outcome, patched: results.Outcome,
 			continue
 		o = alt.cases.get(case, Status.MISSING) if alt else Status.MISSING
 		if p in (Status.PASS, Status.SKIP):
-			kind = Change.FIXED
+			kind = Change.NEW if b == Status.MISSING else Change.FIXED
 		elif p == Status.MISSING:
 			kind = Change.GONE
 		elif o == Status.PASS:

@@ -177,6 +177,19 @@ class ValidateTest(unittest.TestCase):
 		self.assertEqual(validate.verdict(policy_only, [])[0], Step.POLICY)
 		self.assertEqual(validate.verdict([], [])[0], Step.NO_CHANGE)
 
+	def test_classify_notifier_change(self):
+		# A patch that moves the slab to the node notifier renames the
+		# event cases: the old ones are gone, the new ones new, not fixed.
+		from slub_kunit import validate
+		from slub_kunit.status import Change
+		old = 'slub_hotplug.slub_hotplug_event.MEM_ONLINE (nid,nid) none->normal'
+		new = 'slub_hotplug.slub_hotplug_event.NODE_ADDED_FIRST_MEMORY none->normal'
+		was = 'slub_hotplug.slub_hotplug_reonline_reuses'
+		base = results.Outcome(cases={old: P, was: F})
+		patched = results.Outcome(cases={new: P, was: P})
+		kinds = {c.case: c.kind for c in validate.classify(base, patched, None)}
+		self.assertEqual(kinds, {old: Change.GONE, new: Change.NEW, was: Change.FIXED})
+
 
 class RepeatTest(unittest.TestCase):
 
