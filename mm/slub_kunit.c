@@ -654,6 +654,63 @@ static void slub_hotplug_create_races_online(struct kunit *test)
 	slub_hp_expect_coverage(test, "after the race");
 }
 
+/*
+ * slab_nodes (and slab_barn_nodes) change only under slab_mutex, which cache
+ * creation and the other readers of the masks hold: every action, of every
+ * transition, sent from a thread of its own while the case holds slab_mutex,
+ * changes no node's tracking until the case lets go; then it takes effect as
+ * the model says. Covers the clearing on offline as well as the setting on
+ * going-online.
+ */
+static void slub_hotplug_event_under_slab_mutex(struct kunit *test)
+{
+	const struct slub_hp_event_param *p = test->param_value;
+	struct slub_hp_world w = slub_hp_world(test, p->trans);
+	nodemask_t tracked, barns, held_tracked, held_barns;
+	struct slub_hp_sender *snd;
+	unsigned long delivered;
+	bool settled = false;
+	unsigned int i;
+
+	if (!SLUB_HP_MASKS_READABLE_LOCKED)
+		kunit_skip(test, "the tree has no tracking mask to read under slab_mutex");
+	slub_hp_lead_up(test, &w, p->trans, p->act);
+	snd = slub_hp_sender(test, &w, p->act, p->trans);
+	tracked = slub_hp_tracked_mask();
+	barns = slub_hp_barn_tracked_mask();
+
+	/* No assertion while the locks are held. */
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_begin();
+	mutex_lock(&slab_mutex);
+	wake_up_process(snd->task);
+	for (i = 0; i < 2000 && !settled; i++) {
+		usleep_range(1000, 2000);
+		settled = slub_hp_sender_settled(snd);
+	}
+	held_tracked = slub_hp_tracked_mask();
+	held_barns = slub_hp_barn_tracked_mask();
+	mutex_unlock(&slab_mutex);
+	delivered = wait_for_completion_timeout(&snd->done, 10 * HZ);
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_done();
+
+	KUNIT_ASSERT_GT_MSG(test, delivered, 0, "%s did not return in 10 s", p->act->name);
+	KUNIT_EXPECT_TRUE_MSG(test, settled, "%s neither returned nor waited for slab_mutex",
+			      p->act->name);
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_tracked, tracked),
+			      "%s changed slab_nodes from %*pbl to %*pbl without slab_mutex",
+			      p->act->name, nodemask_pr_args(&tracked),
+			      nodemask_pr_args(&held_tracked));
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_barns, barns),
+			      "%s changed slab_barn_nodes from %*pbl to %*pbl without slab_mutex",
+			      p->act->name, nodemask_pr_args(&barns),
+			      nodemask_pr_args(&held_barns));
+	KUNIT_EXPECT_EQ(test, snd->ret, NOTIFY_OK);
+	slub_hp_advance(&w, p->act, p->trans, snd->ret);
+	slub_hp_expect_model(test, &w, p->act->name);
+}
+
 enum slub_hp_target {
 	SLUB_HP_TO_NO_NODE,
 	SLUB_HP_TO_MEMORY,
@@ -743,6 +800,7 @@ static struct kunit_case slub_hotplug_cases[] = {
 	KUNIT_CASE_PARAM(slub_hotplug_event, slub_hp_event_gen_params),
 	KUNIT_CASE(slub_hotplug_cache_created_in_window),
 	KUNIT_CASE(slub_hotplug_create_races_online),
+	KUNIT_CASE_PARAM(slub_hotplug_event_under_slab_mutex, slub_hp_event_gen_params),
 	KUNIT_CASE(slub_hotplug_reonline_reuses),
 	KUNIT_CASE(slub_hotplug_destroy_after_offline),
 	KUNIT_CASE(slub_hotplug_destroy_after_failed_online),

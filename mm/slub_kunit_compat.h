@@ -36,6 +36,13 @@
 #endif
 #endif
 
+/*
+ * Whether the tracking masks can be read with slab_mutex held: where the
+ * tree lacks one, reading it means creating a cache, which takes the mutex.
+ */
+#define SLUB_HP_MASKS_READABLE_LOCKED \
+	(SLUB_HP_HAVE_SLAB_NODES && (!SLUB_HP_HAVE_BARNS || SLUB_HP_HAVE_SLAB_BARN_NODES))
+
 #if !SLUB_HP_HAVE_SLAB_NODES || !SLUB_HP_HAVE_SLAB_BARN_NODES
 static void *slub_hp_barn(struct kmem_cache *s, int nid);
 

@@ -9,6 +9,11 @@
 #ifndef _MM_SLUB_KUNIT_WALK_H
 #define _MM_SLUB_KUNIT_WALK_H
 
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+
 #include "slub_kunit_helpers.h"
 
 /**
@@ -29,6 +34,16 @@ static int slub_hp_arg_nid(const struct slub_hp_world *w, bool named)
 	return named ? w->nid : NUMA_NO_NODE;
 }
 
+/* Update the model for @act on @t, which the callback answered with @ret. */
+static void slub_hp_advance(struct slub_hp_world *w, const struct slub_hp_action *act,
+			    const struct slub_hp_trans *t, int ret)
+{
+	w->tracked = slub_hp_model(act, t, w->tracked);
+	if (SLUB_HP_HAS_BARNS && act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING &&
+	    ret == NOTIFY_OK)
+		w->barn_tracked = true;
+}
+
 /* Deliver @act for @t, update the model, return the callback's result. */
 static int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
 			const struct slub_hp_action *act, const struct slub_hp_trans *t)
@@ -37,11 +52,100 @@ static int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
 
 	ret = slub_hp_notify(test, act->action, slub_hp_arg_nid(w, t->names_nid),
 			     slub_hp_arg_nid(w, t->names_normal));
-	w->tracked = slub_hp_model(act, t, w->tracked);
-	if (SLUB_HP_HAS_BARNS && act->dir == SLUB_HP_ON && act->role == SLUB_HP_GOING &&
-	    ret == NOTIFY_OK)
-		w->barn_tracked = true;
+	slub_hp_advance(w, act, t, ret);
 	return ret;
+}
+
+/**
+ * struct slub_hp_sender - one notifier event sent from a thread of its own
+ * @task: the sending thread
+ * @action: MEM_* or NODE_* action
+ * @nid: node argument, as for slub_hp_notify()
+ * @nid_normal: normal-memory node argument (memory notifier only)
+ * @ret: the callback's return value
+ * @done: completed once the callback has returned
+ */
+struct slub_hp_sender {
+	struct task_struct *task;
+	unsigned long action;
+	int nid;
+	int nid_normal;
+	int ret;
+	struct completion done;
+};
+
+/*
+ * The case's thread holds the memory hotplug lock for the sender; the
+ * sender takes the CPU hotplug read lock the callback asserts. So the one
+ * lock it can sleep on is slab_mutex.
+ */
+static int slub_hp_sender_fn(void *data)
+{
+	struct slub_hp_sender *snd = data;
+
+	cpus_read_lock();
+	snd->ret = slub_hp_call(snd->action, snd->nid, snd->nid_normal);
+	cpus_read_unlock();
+	complete(&snd->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(HZ / 10);
+	return 0;
+}
+
+static void slub_hp_sender_stop(void *data)
+{
+	struct slub_hp_sender *snd = data;
+
+	kthread_stop(snd->task);
+	put_task_struct(snd->task);
+}
+
+/**
+ * slub_hp_sender() - prepare a thread that delivers @act for @t
+ * @test: the running case
+ * @w: the node under test
+ * @act: the action to deliver
+ * @t: the transition it belongs to
+ *
+ * The nodes named are guarded, as slub_hp_notify() does. The thread is
+ * created asleep; wake it with wake_up_process(). It is stopped when the
+ * case ends.
+ *
+ * Return: the sender, owned by the case.
+ */
+static struct slub_hp_sender *slub_hp_sender(struct kunit *test, const struct slub_hp_world *w,
+					     const struct slub_hp_action *act,
+					     const struct slub_hp_trans *t)
+{
+	struct slub_hp_sender *snd = kunit_kzalloc(test, sizeof(*snd), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, snd);
+	snd->action = act->action;
+	snd->nid = slub_hp_arg_nid(w, t->names_nid);
+	snd->nid_normal = slub_hp_arg_nid(w, t->names_normal);
+	slub_hp_guard_node(test, snd->nid);
+	slub_hp_guard_node(test, snd->nid_normal);
+	init_completion(&snd->done);
+	snd->task = kthread_create(slub_hp_sender_fn, snd, "slub_hp_sender");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(snd->task));
+	get_task_struct(snd->task);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_sender_stop, snd));
+	return snd;
+}
+
+/*
+ * Whether the sender has delivered its event, or sleeps uninterruptibly (on
+ * slab_mutex) at two looks 10 ms apart.
+ */
+static bool slub_hp_sender_settled(struct slub_hp_sender *snd)
+{
+	if (completion_done(&snd->done))
+		return true;
+	if (READ_ONCE(snd->task->__state) != TASK_UNINTERRUPTIBLE)
+		return false;
+	usleep_range(10000, 11000);
+	return completion_done(&snd->done) ||
+	       READ_ONCE(snd->task->__state) == TASK_UNINTERRUPTIBLE;
 }
 
 /* The node's tracking bits are what the model says. */
