@@ -98,7 +98,7 @@ static const struct slub_hp_trans slub_hp_boot_loss = {
 
 static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_normal, &slub_hp_first_movable, &slub_hp_again_normal,
-	&slub_hp_offline_first_normal, &slub_hp_boot_loss,
+	&slub_hp_offline_first_normal, &slub_hp_boot_loss, &slub_hp_cpu_first_normal,
 };
 
 static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
@@ -160,7 +160,7 @@ static const struct slub_hp_trans slub_hp_boot_loss = {
 static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_normal, &slub_hp_first_movable,
 	&slub_hp_normal_on_movable, &slub_hp_no_change,
-	&slub_hp_offline_first_normal, &slub_hp_boot_loss,
+	&slub_hp_offline_first_normal, &slub_hp_boot_loss, &slub_hp_cpu_first_normal,
 };
 
 static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)

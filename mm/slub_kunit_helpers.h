@@ -683,6 +683,7 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 			}
 	slub_hp.other_nid = NUMA_NO_NODE;
 	slub_hp.memless_nid = NUMA_NO_NODE;
+	slub_hp.cpu_nid = NUMA_NO_NODE;
 	slub_hp.offline_nid = NUMA_NO_NODE;
 	for_each_node_state(nid, N_NORMAL_MEMORY)
 		if (nid != slub_hp.normal_nid && slub_hp.other_nid == NUMA_NO_NODE)
@@ -699,6 +700,10 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 	for_each_online_node(nid)
 		if (slub_hp.memless_nid == NUMA_NO_NODE && slub_hp_unused_node(nid))
 			slub_hp.memless_nid = nid;
+	for_each_online_node(nid)
+		if (slub_hp.cpu_nid == NUMA_NO_NODE && slub_hp_unused_node(nid) &&
+		    node_state(nid, N_CPU))
+			slub_hp.cpu_nid = nid;
 	for_each_node(nid) {
 		if (node_online(nid))
 			continue;
@@ -708,9 +713,10 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 			slub_hp.offline_nid = nid;
 	}
 
-	pr_info("%s: %s, policy %s, nodes: normal %d other %d memoryless %d offline %d\n",
+	pr_info("%s: %s, policy %s, nodes: normal %d other %d memoryless %d with CPUs %d offline %d\n",
 		suite->name, SLUB_HP_GENERATION, slub_hp_policy_names[slub_hp.policy],
-		slub_hp.normal_nid, slub_hp.other_nid, slub_hp.memless_nid, slub_hp.offline_nid);
+		slub_hp.normal_nid, slub_hp.other_nid, slub_hp.memless_nid, slub_hp.cpu_nid,
+		slub_hp.offline_nid);
 	return 0;
 }
 

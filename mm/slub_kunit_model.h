@@ -53,6 +53,7 @@ struct slub_hp_action {
 /* The kinds of node events are sent for. */
 enum slub_hp_kind {
 	SLUB_HP_MEMLESS_NODE,	/* online, no memory, no CPU */
+	SLUB_HP_CPU_NODE,	/* online, no memory, CPUs (and barns on 7.x) */
 	SLUB_HP_OFFLINE_NODE,	/* possible, not online (mocked where none is) */
 	SLUB_HP_BOOT_NODE,	/* has CPUs and memory from boot */
 };
@@ -94,6 +95,16 @@ static const struct slub_hp_trans slub_hp_first_movable = {
 static const struct slub_hp_trans slub_hp_first_normal = {
 	.on = "none->normal", .off = "normal->none", .kind = SLUB_HP_MEMLESS_NODE,
 	.names_nid = true, .names_normal = true,
+	.post_memory = true, .post_normal = true,
+};
+
+/*
+ * The same for a memoryless node with CPUs: on node notifier trees its
+ * caches have barns from boot, but no per-node structure.
+ */
+static const struct slub_hp_trans slub_hp_cpu_first_normal = {
+	.on = "none->normal (node with CPUs)", .off = "normal->none (node with CPUs)",
+	.kind = SLUB_HP_CPU_NODE, .names_nid = true, .names_normal = true,
 	.post_memory = true, .post_normal = true,
 };
 
@@ -157,6 +168,7 @@ static struct {
 	int normal_nid;		/* has normal memory, tracked */
 	int other_nid;		/* a second node with normal memory */
 	int memless_nid;	/* possible, no memory, untracked, no structures */
+	int cpu_nid;		/* online, CPUs, no memory, untracked, no structures */
 	int offline_nid;	/* possible but not online */
 } slub_hp = {
 	.policy = SLUB_HP_DEFAULT_POLICY,

@@ -254,6 +254,18 @@ static int slub_hp_memless(struct kunit *test)
 	return nid;
 }
 
+/* The memoryless node with CPUs, untouched by earlier cases; skips if none. */
+static int slub_hp_cpu_node(struct kunit *test)
+{
+	int nid = slub_hp.cpu_nid;
+
+	if (nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs an online NUMA node with CPUs and no memory");
+	KUNIT_ASSERT_TRUE_MSG(test, slub_hp_unused_node(nid),
+			      "node %d has memory, tracking or structures before the case", nid);
+	return nid;
+}
+
 /*
  * A possible node that is not online. Where the machine has none (x86 onlines
  * every node that has memory or a CPU), the memoryless node is taken offline
@@ -291,6 +303,8 @@ static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_
 
 	if (t->kind == SLUB_HP_MEMLESS_NODE)
 		w.nid = slub_hp_memless(test);
+	else if (t->kind == SLUB_HP_CPU_NODE)
+		w.nid = slub_hp_cpu_node(test);
 	else if (t->kind == SLUB_HP_OFFLINE_NODE)
 		w.nid = slub_hp_offline(test);
 	else
