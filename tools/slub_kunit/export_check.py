@@ -15,7 +15,7 @@ from typing import List
 
 from slub_kunit import pipeline, results, source, tree
 from slub_kunit.common import CacheLock, Stages, UserError, log, run
-from slub_kunit.kunit_tool import Build, load_json
+from slub_kunit.kunit_tool import QEMU_CONFIG, Build, load_json
 from slub_kunit.status import Exit
 
 KUNITCONFIG = 'mm/slub_kunit.kunitconfig'
@@ -67,8 +67,13 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 			with tempfile.NamedTemporaryFile('w', suffix='.kunitconfig', dir=root) as kc:
 				kc.write(kconfig)
 				kc.flush()
+				# A prefix without the series' QEMU machine builds for
+				# kunit.py's own.
+				machine = QEMU_CONFIG if os.path.exists(os.path.join(
+					work, QEMU_CONFIG)) else None
 				build = Build(tree=work, build_dir=build_dir, arch='x86_64',
-					      cache_dir=cache, jobs=jobs, kunitconfig=kc.name)
+					      cache_dir=cache, jobs=jobs, kunitconfig=kc.name,
+					      qemu_config=machine)
 				with stages.stage(f'build after patch {n}/{len(mails)}'):
 					build.config()
 					build.build()

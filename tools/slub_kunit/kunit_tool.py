@@ -33,6 +33,8 @@ class Build:
 	kunitconfig: str = os.path.join(REPO, '.kunitconfig')
 	kconfig_add: List[str] = field(default_factory=list)
 	timeout: int = 300
+	# The QEMU machine, relative to the tree; None for kunit.py's own.
+	qemu_config: Optional[str] = QEMU_CONFIG
 
 	def ccache_dir(self) -> str:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
@@ -51,8 +53,8 @@ class Build:
 
 	def common(self) -> List[str]:
 		args = ['--build_dir', self.build_dir, '--arch', self.arch]
-		if self.arch != 'um':
-			args += ['--qemu_config', os.path.join(self.tree, QEMU_CONFIG)]
+		if self.arch != 'um' and self.qemu_config:
+			args += ['--qemu_config', os.path.join(self.tree, self.qemu_config)]
 		return args
 
 	def make_options(self) -> List[str]:

@@ -13,6 +13,7 @@ from unittest import mock
 
 from slub_kunit import export, patches, source, unifdef
 from slub_kunit.common import REPO, UserError
+from slub_kunit.kunit_tool import QEMU_CONFIG, Build
 from slub_kunit.status import Exit
 
 
@@ -137,6 +138,18 @@ class ExportTest(unittest.TestCase):
 			os.chdir(old)
 		self.assertEqual(ctx.exception.code, Exit.USAGE)
 		self.assertIn('--from', str(ctx.exception))
+
+
+class PrefixMachineTest(unittest.TestCase):
+	"""export --check builds a prefix that lacks the series' QEMU machine
+	(the should_failslab() stub alone) for kunit.py's own machine."""
+
+	def test_a_build_without_the_machine_asks_for_none(self):
+		build = Build(tree='/t', build_dir='/b', arch='x86_64', cache_dir='/c')
+		self.assertIn('/t/' + QEMU_CONFIG, build.common())
+		build = Build(tree='/t', build_dir='/b', arch='x86_64', cache_dir='/c',
+			      qemu_config=None)
+		self.assertNotIn('--qemu_config', build.common())
 
 
 if __name__ == '__main__':
