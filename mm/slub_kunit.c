@@ -588,14 +588,6 @@ static void slub_hp_race_hook(struct mm_kunit_slab_watch *watch, void *data)
 	r->blocked = READ_ONCE(r->task->__state) == TASK_UNINTERRUPTIBLE;
 }
 
-static void slub_hp_racer_stop(void *data)
-{
-	struct slub_hp_racer *r = data;
-
-	kthread_stop(r->task);
-	put_task_struct(r->task);
-}
-
 /*
  * I1 under concurrency, the race slab_nodes was made for, made to happen on
  * purpose: a cache created by another thread while going-online runs ends
@@ -630,7 +622,7 @@ static void slub_hotplug_create_races_online(struct kunit *test)
 	get_task_struct(r->task);
 	kthread_bind(r->task, cpu);
 	sched_set_fifo(r->task);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_racer_stop, r));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_thread_stop, r->task));
 
 	watch->match = slub_hp_is_node_cache;
 	watch->hook = slub_hp_race_hook;

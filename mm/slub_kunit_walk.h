@@ -92,12 +92,11 @@ static int slub_hp_sender_fn(void *data)
 	return 0;
 }
 
-static void slub_hp_sender_stop(void *data)
+/* Deferred action: stop a case's thread and drop the case's reference. */
+static void slub_hp_thread_stop(void *task)
 {
-	struct slub_hp_sender *snd = data;
-
-	kthread_stop(snd->task);
-	put_task_struct(snd->task);
+	kthread_stop(task);
+	put_task_struct(task);
 }
 
 /**
@@ -129,7 +128,7 @@ static struct slub_hp_sender *slub_hp_sender(struct kunit *test, const struct sl
 	snd->task = kthread_create(slub_hp_sender_fn, snd, "slub_hp_sender");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(snd->task));
 	get_task_struct(snd->task);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_sender_stop, snd));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_thread_stop, snd->task));
 	return snd;
 }
 
