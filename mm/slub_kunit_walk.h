@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Walking the hotplug core's sequences for the SLUB NUMA hotplug tests: the
- * node a transition acts on (memoryless, offline, or a boot node whose loss
- * of memory is mocked), and the events the core would send for it, one by
- * one, checked against the model. Part of mm/slub.c, through
- * mm/slub_kunit.c.
+ * node a transition acts on (memoryless with or without CPUs, offline, or a
+ * boot node whose loss of memory is mocked), and the events the core would
+ * send for it, one by one, checked against the model; also one event sent
+ * from a thread of its own. Part of mm/slub.c, through mm/slub_kunit.c.
  */
 #ifndef _MM_SLUB_KUNIT_WALK_H
 #define _MM_SLUB_KUNIT_WALK_H
