@@ -14,10 +14,12 @@
  * Included by slub_kunit_model.h after the model's types.
  *
  * A tree may also lack a static name the tests read: a patch under test can
- * drop slab_nodes and take new caches' nodes from node_states[] instead. The
- * SLUB_HP_HAVE_* switches say what the tree has (tools/slub-kunit writes
- * them into slub_kunit_tree.h from the tree it builds); without them the
- * tree is taken to be as released.
+ * drop slab_nodes and take new caches' nodes from node_states[] instead, or
+ * give the callback another name. The SLUB_HP_HAVE_* switches say what the
+ * tree has, and SLUB_HP_CALLBACK names the function the slab registers on
+ * the hotplug notifier (tools/slub-kunit writes them into slub_kunit_tree.h
+ * from the tree it builds); without them the tree is taken to be as
+ * released.
  */
 #ifndef _MM_SLUB_KUNIT_COMPAT_H
 #define _MM_SLUB_KUNIT_COMPAT_H
@@ -34,6 +36,7 @@
 #define SLUB_HP_NODE_NOTIFIER		0
 #define SLUB_HP_HAVE_BARNS		0
 #endif
+#define SLUB_HP_CALLBACK		slab_memory_callback
 #endif
 
 /*
@@ -96,16 +99,25 @@ static const struct slub_hp_trans slub_hp_boot_loss = {
 	.post_memory = true, .post_normal = true,
 };
 
+/* The same for node 0, the node an id of 0 must not be mistaken for none. */
+static const struct slub_hp_trans slub_hp_first_node_loss = {
+	.on = "none->normal (first node)", .off = "normal->none (first node)",
+	.kind = SLUB_HP_BOOT_NODE, .starts_online = true, .first_node = true,
+	.names_nid = true, .names_normal = true,
+	.post_memory = true, .post_normal = true,
+};
+
 static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_normal, &slub_hp_first_movable, &slub_hp_again_normal,
 	&slub_hp_offline_first_normal, &slub_hp_boot_loss, &slub_hp_cpu_first_normal,
+	&slub_hp_first_node_loss,
 };
 
 static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
 {
 	struct node_notify arg = { .nid = nid };
 
-	return slab_memory_callback(NULL, action, &arg);
+	return SLUB_HP_CALLBACK(NULL, action, &arg);
 }
 
 static inline int slub_hp_register_notifier(struct notifier_block *nb)
@@ -157,10 +169,18 @@ static const struct slub_hp_trans slub_hp_boot_loss = {
 	.pre_memory = true, .post_memory = true, .post_normal = true,
 };
 
+/* The same for node 0, the node an id of 0 must not be mistaken for none. */
+static const struct slub_hp_trans slub_hp_first_node_loss = {
+	.on = "movable->normal (first node)", .off = "normal->movable (first node)",
+	.kind = SLUB_HP_BOOT_NODE, .starts_online = true, .first_node = true,
+	.names_normal = true, .pre_memory = true, .post_memory = true, .post_normal = true,
+};
+
 static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_normal, &slub_hp_first_movable,
 	&slub_hp_normal_on_movable, &slub_hp_no_change,
 	&slub_hp_offline_first_normal, &slub_hp_boot_loss, &slub_hp_cpu_first_normal,
+	&slub_hp_first_node_loss,
 };
 
 static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
@@ -170,7 +190,7 @@ static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
 		.status_change_nid_normal = nid_normal,
 	};
 
-	return slab_memory_callback(NULL, action, &arg);
+	return SLUB_HP_CALLBACK(NULL, action, &arg);
 }
 
 static inline int slub_hp_register_notifier(struct notifier_block *nb)

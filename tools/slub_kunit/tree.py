@@ -11,11 +11,11 @@
 # did change.
 
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
+from slub_kunit import cscan
 from slub_kunit import patches as patchfiles
 from slub_kunit.common import REPO, UserError, atomic_write, run, write_if_changed
 from slub_kunit.patches import Patch
@@ -329,32 +329,39 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 # some of them (the review thread's counter-proposal drops slab_nodes); where
 # the tree lacks one of these, the suite observes instead (which nodes a new
 # cache gets structures for), so the patch is judged, not refused a build.
+# Names are found as the compiler sees them (cscan): a qualifier such as
+# __read_mostly, or a renamed callback, changes nothing.
 TREE_HEADER = 'mm/slub_kunit_tree.h'
-OPTIONAL_NAMES = (
-	('SLUB_HP_HAVE_SLAB_NODES', r'^static\s+nodemask_t\s+slab_nodes\s*;'),
-	('SLUB_HP_HAVE_SLAB_BARN_NODES', r'^static\s+nodemask_t\s+slab_barn_nodes\s*;'),
-	# The notifier the slab listens on: a tree may have both.
-	('SLUB_HP_NODE_NOTIFIER', r'hotplug_node_notifier\s*\(\s*slab_memory_callback'),
-	# The per_node[] layout with barns (7.x), whatever the notifier.
-	('SLUB_HP_HAVE_BARNS', r'^struct\s+node_barn\s*\{'),
-)
-# What it cannot do without: the callback it drives and what it reads.
-REQUIRED_NAMES = ('slab_memory_callback', 'kmem_cache_node', 'get_node',
-		  'init_kmem_cache_node', 'node_nr_slabs', 'flush_all_cpus_locked',
-		  '__kmem_cache_do_shrink')
+# What the suite cannot do without, besides the callback: it reads these.
+REQUIRED_NAMES = ('kmem_cache_node', 'get_node', 'init_kmem_cache_node', 'node_nr_slabs',
+		  'flush_all_cpus_locked', '__kmem_cache_do_shrink')
+
+
+def not_judged(what: str) -> UserError:
+	return UserError(f'not judged: {what}', Exit.NOT_JUDGED)
 
 
 def tree_header(slub_c: str) -> str:
 	"""mm/slub_kunit_tree.h for a tree whose mm/slub.c reads slub_c."""
+	code = cscan.clean(slub_c)
+	callback = cscan.slab_callback(slub_c)
+	if callback is None:
+		raise not_judged('mm/slub.c registers no callback on the memory or node '
+				 'hotplug notifier, which the suite drives')
 	for name in REQUIRED_NAMES:
-		if not re.search(rf'\b{re.escape(name)}\b', slub_c):
-			raise UserError(f'mm/slub.c has no {name}, which the suite needs: '
-					'it cannot judge this tree', Exit.BUILD)
+		if not cscan.mentions(code, name):
+			raise not_judged(f'mm/slub.c has no {name}, which the suite reads')
+	has = {
+		'SLUB_HP_HAVE_SLAB_NODES': cscan.declares(code, 'nodemask_t', 'slab_nodes'),
+		'SLUB_HP_HAVE_SLAB_BARN_NODES': cscan.declares(code, 'nodemask_t', 'slab_barn_nodes'),
+		'SLUB_HP_NODE_NOTIFIER': callback.notifier == 'node',
+		# The per_node[] layout with barns (7.x), whatever the notifier.
+		'SLUB_HP_HAVE_BARNS': cscan.defines_struct(code, 'node_barn'),
+	}
 	lines = ['/* SPDX-License-Identifier: GPL-2.0 */',
 		 '/* Written by tools/slub-kunit: what this tree\'s mm/slub.c has. */']
-	for macro, pattern in OPTIONAL_NAMES:
-		has = re.search(pattern, slub_c, re.M) is not None
-		lines.append(f'#define {macro}\t{int(has)}')
+	lines += [f'#define {macro}\t{int(value)}' for macro, value in has.items()]
+	lines.append(f'#define SLUB_HP_CALLBACK\t{callback.function}')
 	return '\n'.join(lines) + '\n'
 
 

@@ -10,7 +10,7 @@ import stat
 import tempfile
 import unittest
 
-from slub_kunit import patches, tree
+from slub_kunit import cscan, patches, tree
 from slub_kunit.common import UserError
 from slub_kunit.status import Exit
 
@@ -318,8 +318,11 @@ class TreeHeaderTest(unittest.TestCase):
 
 	SLUB = ('static nodemask_t slab_nodes;\nslab_memory_callback kmem_cache_node get_node '
 		'init_kmem_cache_node node_nr_slabs flush_all_cpus_locked '
-		'__kmem_cache_do_shrink\n'
-		'\thotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI);\n')
+		'__kmem_cache_do_shrink;\n'
+		'static int slab_memory_callback(struct notifier_block *self,\n'
+		'\t\t\t\tunsigned long action, void *arg)\n{\n\treturn 0;\n}\n'
+		'void __init kmem_cache_init(void)\n{\n'
+		'\thotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI);\n}\n')
 
 	def test_what_the_tree_has(self):
 		text = tree.tree_header(self.SLUB)
@@ -331,11 +334,64 @@ class TreeHeaderTest(unittest.TestCase):
 		text = tree.tree_header(self.SLUB.replace('static nodemask_t slab_nodes;', ''))
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t0', text)
 
-	def test_missing_callback_is_a_build_error(self):
+	def test_missing_callback_is_not_judged(self):
 		with self.assertRaises(UserError) as ctx:
-			tree.tree_header(self.SLUB.replace('slab_memory_callback', 'other'))
-		self.assertEqual(ctx.exception.code, Exit.BUILD)
-		self.assertIn('slab_memory_callback', str(ctx.exception))
+			tree.tree_header(self.SLUB.replace('hotplug_memory_notifier', 'other'))
+		self.assertEqual(ctx.exception.code, Exit.NOT_JUDGED)
+		self.assertIn('not judged', str(ctx.exception))
+		with self.assertRaises(UserError) as ctx:
+			tree.tree_header(self.SLUB.replace('node_nr_slabs', 'nr_slabs_of'))
+		self.assertEqual(ctx.exception.code, Exit.NOT_JUDGED)
+		self.assertIn('node_nr_slabs', str(ctx.exception))
+
+
+class CScanTest(unittest.TestCase):
+	"""What a correct patch may change without the tree looking different."""
+
+	CB = ('static int slab_memory_callback(struct notifier_block *self,\n'
+	      '\t\t\t\tunsigned long action, void *arg)\n{\n\treturn 0;\n}\n')
+
+	def test_qualified_masks(self):
+		for decl in ('static nodemask_t slab_nodes;',
+			     'static nodemask_t slab_nodes __read_mostly;',
+			     'static nodemask_t __read_mostly slab_nodes;',
+			     'static nodemask_t slab_nodes __initdata = NODE_MASK_NONE;',
+			     'static nodemask_t slab_nodes __section(".data..x") __aligned(8);',
+			     'static\n\tnodemask_t\n\tslab_nodes /* tracked */;',
+			     'nodemask_t slab_nodes = { { [0] = 1UL } };'):
+			with self.subTest(decl=decl):
+				self.assertTrue(cscan.declares(cscan.clean(decl), 'nodemask_t', 'slab_nodes'))
+
+	def test_not_a_declaration(self):
+		for text in ('/* static nodemask_t slab_nodes; */',
+			     '// static nodemask_t slab_nodes;',
+			     'void f(void)\n{\n\tstatic nodemask_t slab_nodes;\n}\n',
+			     'static void f(nodemask_t slab_nodes);',
+			     '#define X static nodemask_t slab_nodes;',
+			     'static nodemask_t slab_nodes_old;',
+			     'const char *s = "static nodemask_t slab_nodes;";'):
+			with self.subTest(text=text):
+				self.assertFalse(cscan.declares(cscan.clean(text), 'nodemask_t', 'slab_nodes'))
+
+	def test_callback_through_the_registration(self):
+		renamed = self.CB.replace('slab_memory_callback', 'slab_node_event')
+		reg = renamed + 'void __init init(void)\n{\n\thotplug_node_notifier(slab_node_event, 1);\n}\n'
+		self.assertEqual(cscan.slab_callback(reg), cscan.Callback('node', 'slab_node_event'))
+		block = (self.CB + 'static struct notifier_block slab_nb __read_mostly = {\n'
+			 '\t.priority = 1,\n\t.notifier_call = slab_memory_callback,\n};\n'
+			 'void __init init(void)\n{\n\tregister_memory_notifier(&slab_nb);\n}\n')
+		self.assertEqual(cscan.slab_callback(block),
+				 cscan.Callback('memory', 'slab_memory_callback'))
+
+	def test_node_notifier_wins_and_comments_do_not_count(self):
+		both = (self.CB + 'void f(void)\n{\n'
+			'\thotplug_memory_notifier(slab_memory_callback, 1);\n'
+			'\thotplug_node_notifier(slab_memory_callback, 1);\n}\n')
+		self.assertEqual(cscan.slab_callback(both).notifier, 'node')
+		commented = self.CB + '/* hotplug_node_notifier(slab_memory_callback, 1); */\n'
+		self.assertIsNone(cscan.slab_callback(commented))
+		undefined = 'void f(void)\n{\n\thotplug_node_notifier(elsewhere, 1);\n}\n'
+		self.assertIsNone(cscan.slab_callback(undefined))
 
 
 class CheckPatchTest(unittest.TestCase):
