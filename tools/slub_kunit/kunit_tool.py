@@ -110,10 +110,13 @@ class Build:
 			res = self.kunit('build', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode == 0:
 			progress.record()
-		else:
-			print(res.stdout[-20000:])
-			raise UserError(f'kunit.py build failed for {self.arch} (errors above)',
-					Exit.BUILD)
+			return
+		print(res.stdout[-20000:])
+		suite_error = suite_only_error(res.stdout)
+		if suite_error:
+			raise UserError('not judged: the suite does not compile against this tree: '
+					f'{suite_error}', Exit.NOT_JUDGED)
+		raise UserError(f'kunit.py build failed for {self.arch} (errors above)', Exit.BUILD)
 
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
@@ -142,6 +145,22 @@ class Build:
 # Where a build directory remembers how many objects its last full build
 # compiled: what the next one can be measured against.
 OBJECTS_FILE = '.slub-kunit-objects'
+
+
+# The suite's own C files: an error only there means the tree lacks or
+# changed what the suite reads, not that the kernel is broken.
+SUITE_SOURCES = re.compile(r'(?:^|/)(?:slub_kunit\w*\.[ch]|mm_kunit_helpers\.[ch])$')
+COMPILER_ERROR = re.compile(r'^(\S+?):\d+(?::\d+)?: (?:fatal )?error: (.*)$', re.M)
+
+
+def suite_only_error(output: str) -> Optional[str]:
+	"""The first compiler error, if every error of a failed build is in
+	the suite's own files; None if any is elsewhere, or none was found."""
+	errors = COMPILER_ERROR.findall(output)
+	if not errors or not all(SUITE_SOURCES.search(path) for path, _ in errors):
+		return None
+	path, message = errors[0]
+	return f'{os.path.basename(path)}: {message}'[:300]
 
 
 def objects_since(build_dir: str, since: float) -> int:

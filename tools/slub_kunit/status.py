@@ -15,6 +15,7 @@ class Exit(enum.IntEnum):
 	PATCH = 4		# a patch does not apply or is not a patch
 	BUILD = 5		# the kernel does not build
 	INVARIANT = 6		# validate: an invariant broke
+	NOT_JUDGED = 7		# the tree lacks what the suite drives or reads
 	INTERRUPTED = 130
 
 
@@ -44,8 +45,22 @@ class Mutant(str, enum.Enum):
 	ELSEWHERE = 'killed elsewhere'
 	SURVIVED = 'SURVIVED'
 	NO_BUILD = 'does not build'
+	NOT_JUDGED = 'not judged'
 	STALE = 'stale'
 	NEEDS_DEBUG = 'needs --debug'
+
+
+class Correct(str, enum.Enum):
+	"""What became of one correct patch of mm/slub.c (tools/correct/)."""
+	PASSED = 'passed'
+	NOT_JUDGED = 'not judged'	# the tree lacks what the suite drives
+	FLAGGED = 'FLAGGED'		# a case failed on a correct patch
+	NO_BUILD = 'does not build'
+	STALE = 'stale'
+
+	@property
+	def ok(self) -> bool:
+		return self in (Correct.PASSED, Correct.NOT_JUDGED)
 
 
 class Change(str, enum.Enum):
@@ -65,3 +80,4 @@ class Step(str, enum.Enum):
 	BROKEN = 'invariants broken'
 	NO_APPLY = 'does not apply'
 	NO_BUILD = 'does not build'
+	NOT_JUDGED = 'not judged'

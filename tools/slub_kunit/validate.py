@@ -147,18 +147,12 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 		log(f'step {n}/{len(series)}: {patch.label}')
 		try:
 			s.prepare(series[:n])
-		except UserError as err:
-			if err.code != Exit.PATCH:
-				raise
-			step.status, step.line = Step.NO_APPLY, str(err)
-			break
-		step.fuzz = list(s.fuzz)
-		try:
+			step.fuzz = list(s.fuzz)
 			s.build_kernel()
 		except UserError as err:
-			if err.code != Exit.BUILD:
+			if err.code not in STUCK:
 				raise
-			step.status, step.line = Step.NO_BUILD, str(err)
+			step.status, step.line = STUCK[err.code], str(err)
 			break
 		out, _ = s.boot()
 		alt = None
@@ -171,6 +165,10 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 			    if before.get(c, Status.MISSING) != out.cases.get(c, Status.MISSING)]
 		before = dict(out.cases)
 	return steps
+
+
+# Why a step was not booted, by the error that stopped it.
+STUCK = {Exit.PATCH: Step.NO_APPLY, Exit.BUILD: Step.NO_BUILD, Exit.NOT_JUDGED: Step.NOT_JUDGED}
 
 
 def first(steps: List[StepResult], status: Step) -> Optional[StepResult]:
@@ -207,7 +205,7 @@ def reproduce(req: RunRequest, commits: Optional[str]) -> str:
 
 def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	bad, policy = first(steps, Step.BROKEN), first(steps, Step.POLICY)
-	stuck = next((st for st in steps if st.status in (Step.NO_APPLY, Step.NO_BUILD)), None)
+	stuck = next((st for st in steps if st.status in STUCK.values()), None)
 	if bad:
 		line = f'first bad: patch {bad.n}/{total} ({bad.patch.label}): {bad.line}'
 		if policy:
@@ -216,7 +214,7 @@ def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	elif stuck:
 		line = f'patch {stuck.n}/{total} ({stuck.patch.label}) {stuck.status.value}; ' \
 		       'no invariant broken before it'
-		code = Exit.PATCH if stuck.status == Step.NO_APPLY else Exit.BUILD
+		code = next(c for c, st in STUCK.items() if st == stuck.status)
 	elif policy:
 		line = f'no invariant broken; first policy change: patch {policy.n}/{total} ' \
 		       f'({policy.patch.label})'
@@ -236,7 +234,7 @@ def text_report(meta: Dict[str, Any], steps: List[StepResult], total: int,
 	for st in steps:
 		out.append(f'  [{st.n}/{total}] {st.patch.subject or st.patch.name}')
 		out.append(f'        {st.status.value}' + (f': {st.line}' if st.line and
-							  st.status in (Step.NO_APPLY, Step.NO_BUILD,
+							  st.status in (*STUCK.values(),
 									Step.BROKEN) else ''))
 	if len(steps) < total:
 		out.append(f'  ({total - len(steps)} later patch(es) not tested)')

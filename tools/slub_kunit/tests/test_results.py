@@ -4,7 +4,7 @@
 
 import unittest
 
-from slub_kunit import mutate, results
+from slub_kunit import kunit_tool, mutate, results
 from slub_kunit.status import Mutant, Status
 
 P, F, S = Status.PASS, Status.FAIL, Status.SKIP
@@ -202,3 +202,23 @@ class RepeatTest(unittest.TestCase):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class BuildErrorTest(unittest.TestCase):
+	"""A build that fails only in the suite's files is not the patch's fault."""
+
+	def test_suite_only(self):
+		out = ('  CC      mm/slub.o\n'
+		       'In file included from ../mm/slub.c:7710:\n'
+		       '../mm/slub_kunit_compat.h:111:16: error: implicit declaration of '
+		       "function 'slab_memory_callback'\n"
+		       '../mm/slub_kunit_helpers.h:20:3: error: unknown type name \'x\'\n')
+		self.assertEqual(kunit_tool.suite_only_error(out),
+				 "slub_kunit_compat.h: implicit declaration of function "
+				 "'slab_memory_callback'")
+
+	def test_kernel_error_is_a_build_failure(self):
+		out = ("../mm/slub.c:5900:3: error: expected ';' before '}' token\n"
+		       '../mm/slub_kunit.c:12:1: error: unknown type name \'x\'\n')
+		self.assertIsNone(kunit_tool.suite_only_error(out))
+		self.assertIsNone(kunit_tool.suite_only_error('make: *** [Makefile] Error 2\n'))
