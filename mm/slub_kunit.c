@@ -172,26 +172,12 @@ static void slub_hotplug_destroy_after_offline(struct kunit *test)
 	kunit_release_action(test, slub_hp_destroy_cache, s);
 }
 
-/* How many caches, in slab_caches order, come before @s. */
-static unsigned int slub_hp_position(struct kmem_cache *s)
-{
-	struct kmem_cache *c;
-	unsigned int pos = 0;
-
-	mutex_lock(&slab_mutex);
-	list_for_each_entry(c, &slab_caches, list) {
-		if (c == s)
-			break;
-		pos++;
-	}
-	mutex_unlock(&slab_mutex);
-	return pos;
-}
-
 /*
  * Likewise for the structures a failed going-online leaves behind (I3): the
  * caches served before the failure keep a structure for a node that stays
  * untracked, under either policy, and destroying such a cache frees it.
+ * Which caches are served first is the callback's choice: failing the last
+ * allocation leaves at most one cache unserved, so one of two new caches is.
  */
 static void slub_hotplug_destroy_after_failed_online(struct kunit *test)
 {
@@ -200,19 +186,41 @@ static void slub_hotplug_destroy_after_failed_online(struct kunit *test)
 	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
 	struct kmem_cache *a = slub_hp_create_cache(test, "slub_hp_doomed", 96, 0);
 	struct kmem_cache *b = slub_hp_create_cache(test, "slub_hp_doomed2", 96, 0);
-	unsigned int pa = slub_hp_position(a), pb = slub_hp_position(b);
-	struct kmem_cache *s = pa < pb ? a : b;
+	unsigned int nodes, barns, caches;
+	struct kmem_cache *s;
 
-	/*
-	 * Fail at the later of two new caches, wherever slab_caches puts them:
-	 * the earlier one is served.
-	 */
-	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, max(pa, pb) + 1);
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	KUNIT_ASSERT_EQ(test, nodes, 0);
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, caches);
 	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, t), notifier_from_errno(-ENOMEM));
 	KUNIT_ASSERT_FALSE(test, slub_hp_tracked(w.nid));
+	s = get_node(a, w.nid) ? a : b;
 	KUNIT_ASSERT_NOT_NULL_MSG(test, get_node(s, w.nid),
-				  "the new cache was not served before the failure");
+				  "neither new cache was served before the failure");
 	kunit_release_action(test, slub_hp_destroy_cache, s);
+}
+
+/*
+ * A cache that lived through a node's offline keeps its structure for the
+ * node (I2), while the node is tracked or not as the policy says: asked for
+ * that node, the slow path goes by tracking and memory, not by the
+ * structure it finds (I5), and shrinking the cache still works.
+ */
+static void slub_hotplug_alloc_outlived_offline(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct kmem_cache *s;
+
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	s = slub_hp_create_cache(test, "slub_hp_outlived", 96, 0);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+
+	slub_hp_expect_alloc_in(test, s, w.nid, SLUB_HP_ALLOC_BOTH, "cache outlived offline");
+	KUNIT_EXPECT_EQ(test, kmem_cache_shrink(s), 0);
+	KUNIT_EXPECT_EQ(test, slub_hp_nr_slabs(s), 0);
 }
 
 /*
@@ -249,27 +257,6 @@ KUNIT_ARRAY_PARAM_DESC(slub_hp_fault, slub_hp_fault_params, desc);
 static unsigned int slub_hp_pick(unsigned int where, unsigned int n)
 {
 	return where == 0 ? 1 : where == 1 ? (n + 1) / 2 : n;
-}
-
-/*
- * Position (0-based, in slab_caches order) of the @k-th cache that will
- * allocate a barn for @nid, i.e. how many caches the callback completes
- * before that allocation fails.
- */
-static unsigned int slub_hp_barn_position(int nid, unsigned int k)
-{
-	struct kmem_cache *s;
-	unsigned int pos = 0, seen = 0;
-
-	mutex_lock(&slab_mutex);
-	list_for_each_entry(s, &slab_caches, list) {
-		if (!get_node(s, nid) && slub_hp_wants_barn(s) && !slub_hp_barn(s, nid) &&
-		    ++seen == k)
-			break;
-		pos++;
-	}
-	mutex_unlock(&slab_mutex);
-	return pos;
 }
 
 static unsigned int slub_hp_wanting_barns(int nid)
@@ -317,35 +304,40 @@ static void slub_hp_cancel_and_retry(struct kunit *test, struct slub_hp_world *w
 	slub_hp_expect_coverage(test, "retry");
 }
 
+/* Allocations @watch let through: those it counted, less the one it failed. */
+static unsigned int slub_hp_made(const struct mm_kunit_slab_watch *watch)
+{
+	return watch->seen - watch->failed;
+}
+
 /*
- * I3: the going-online event fails inside the allocator at the k-th cache.
- * The callback returns an error and leaves the node untracked, keeping the
- * structures it made; the cancel frees nothing; a retry completes.
+ * I3: the going-online event fails inside the allocator at the k-th per-node
+ * structure (or barn). The callback returns an error and leaves the node
+ * untracked; what it made before the failure stays in place: every
+ * structure (or barn) of the kind that failed, and of the other kind all
+ * but at most the one of the cache it was working on. In which order it
+ * walks the caches, and on 7.x whether a cache's structure or its barn comes
+ * first, is its own choice: nothing here depends on either. The cancel frees
+ * nothing; a retry completes, allocating only what is still missing.
  */
 static void slub_hotplug_going_online_fails(struct kunit *test)
 {
 	const struct slub_hp_fault_param *p = test->param_value;
 	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
 	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
-	unsigned int nodes, barns, caches, k, made_nodes, made_barns = 0;
+	unsigned int nodes, barns, caches, barns_before, k;
 	unsigned int want_barns = slub_hp_wanting_barns(w.nid);
 	struct slub_hp_ctx *ctx = test->priv;
+	bool fail_barn = p->target == SLUB_HP_FAIL_BARN;
 	bool barn_tracked = w.barn_tracked;
+	unsigned int made_nodes, made_barns;
 	int ret;
 
-	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	slub_hp_count(w.nid, &nodes, &barns_before, &caches);
 	KUNIT_ASSERT_EQ(test, nodes, 0);
-	if (p->target == SLUB_HP_FAIL_BARN) {
-		if (!want_barns)
-			kunit_skip(test, "node %d needs no barns: no cache with sheaves lacks one",
-				   w.nid);
-		k = slub_hp_pick(p->where, want_barns);
-		made_nodes = slub_hp_barn_position(w.nid, k);
-		made_barns = k - 1;
-	} else {
-		k = slub_hp_pick(p->where, caches);
-		made_nodes = k - 1;
-	}
+	if (fail_barn && !want_barns)
+		kunit_skip(test, "node %d needs no barns: no cache with sheaves lacks one", w.nid);
+	k = slub_hp_pick(p->where, fail_barn ? want_barns : caches);
 
 	slub_hp_watch_allocs(test, p->target, k);
 	ret = slub_hp_step(test, &w, going, &slub_hp_first_normal);
@@ -355,19 +347,24 @@ static void slub_hotplug_going_online_fails(struct kunit *test)
 			       "node %d tracked after a failed going-online", w.nid);
 	KUNIT_EXPECT_EQ_MSG(test, slub_hp_barn_tracked(w.nid), barn_tracked,
 			    "barn tracking of node %d changed by a failed going-online", w.nid);
-	KUNIT_ASSERT_GT_MSG(test, p->target == SLUB_HP_FAIL_NODE ? ctx->node_watch.seen :
-			    ctx->barn_watch.seen, 0,
+	KUNIT_ASSERT_GT_MSG(test, fail_barn ? ctx->barn_watch.seen : ctx->node_watch.seen, 0,
 			    "should_failslab() never reached the stub: is mm/failslab.c patched?");
+	KUNIT_ASSERT_EQ_MSG(test, fail_barn ? ctx->barn_watch.failed : ctx->node_watch.failed, 1,
+			    "%s: going-online made fewer than %u such allocations", p->desc, k);
+
 	slub_hp_count(w.nid, &nodes, &barns, &caches);
-	KUNIT_EXPECT_EQ_MSG(test, nodes, made_nodes,
-			    "caches done before the failure keep their structure");
-	if (p->target == SLUB_HP_FAIL_BARN)
-		KUNIT_EXPECT_EQ(test, barns, made_barns);
-	else
-		made_barns = barns;
+	made_nodes = slub_hp_made(&ctx->node_watch);
+	made_barns = slub_hp_made(&ctx->barn_watch);
+	barns -= barns_before;
+	KUNIT_EXPECT_TRUE_MSG(test, nodes <= made_nodes && nodes + fail_barn >= made_nodes,
+			      "%s: %u structures in place after %u were allocated", p->desc,
+			      nodes, made_nodes);
+	KUNIT_EXPECT_TRUE_MSG(test, barns <= made_barns && barns + !fail_barn >= made_barns,
+			      "%s: %u barns in place after %u were allocated", p->desc,
+			      barns, made_barns);
 	slub_hp_expect_coverage(test, "after failure");
 	w.barn_tracked = barn_tracked;
-	slub_hp_cancel_and_retry(test, &w, made_nodes, want_barns, made_barns);
+	slub_hp_cancel_and_retry(test, &w, nodes, want_barns, barns);
 }
 
 /* A cache for slub_hotplug_going_offline_shrinks() and what it holds. */
@@ -375,12 +372,13 @@ struct slub_hp_shrinkee {
 	const char *name;
 	slab_flags_t flags;
 	bool live;		/* keeps one object allocated */
+	int nid;		/* the node its slabs are on */
 	struct kmem_cache *s;
 	void *obj;
 	unsigned long before;
 };
 
-/* Fill eight slabs of @c on the CPU's node, free all but maybe one object. */
+/* Fill eight slabs of @c on its node, free all but maybe one object. */
 static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c)
 {
 	unsigned int i, nr = oo_objects(c->s->oo) * 8;
@@ -388,7 +386,7 @@ static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c
 
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	for (i = 0; i < nr; i++) {
-		objs[i] = kmem_cache_alloc_node(c->s, GFP_KERNEL, slub_hp.normal_nid);
+		objs[i] = kmem_cache_alloc_node(c->s, GFP_KERNEL | __GFP_THISNODE, c->nid);
 		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
 	}
 	for (i = c->live ? 1 : 0; i < nr; i++)
@@ -405,12 +403,15 @@ static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c
  * a slab kmem_cache_shrink() would still release: caches that hold only free
  * slabs, on either side (in slab_caches) of a cache still holding a live
  * object, and caches with debug flags (which on node-notifier trees also
- * means without sheaves).
+ * means without sheaves). The memory notifier sends going-offline for every
+ * block, mostly naming no node; the node notifier only when a node loses its
+ * last memory, and always names it: here the node that holds the slabs.
  */
 static void slub_hotplug_going_offline_shrinks(struct kunit *test)
 {
 	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_OFF, SLUB_HP_GOING);
 	const slab_flags_t debug = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
+	int nid = SLUB_HP_NODE_NOTIFIER ? slub_hp.normal_nid : NUMA_NO_NODE;
 	struct slub_hp_shrinkee caches[] = {
 		{ .name = "slub_hp_free_older" },
 		{ .name = "slub_hp_live", .live = true },
@@ -425,11 +426,11 @@ static void slub_hotplug_going_offline_shrinks(struct kunit *test)
 		kunit_skip(test, "needs CONFIG_SLUB_DEBUG to count slabs per node");
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		caches[i].s = slub_hp_create_cache(test, caches[i].name, 256, caches[i].flags);
+		caches[i].nid = slub_hp.normal_nid;
 		slub_hp_shrinkee_fill(test, &caches[i]);
 	}
 
-	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, NUMA_NO_NODE, NUMA_NO_NODE),
-			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid), NOTIFY_OK);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		after = slub_hp_nr_slabs(caches[i].s);
 		kmem_cache_shrink(caches[i].s);
@@ -652,21 +653,30 @@ static void slub_hotplug_create_races_online(struct kunit *test)
  * transition, sent from a thread of its own while the case holds slab_mutex,
  * changes no node's tracking until the case lets go; then it takes effect as
  * the model says. Covers the clearing on offline as well as the setting on
- * going-online.
+ * going-online. A going-offline that waited for slab_mutex still shrinks
+ * (I6): where the node really has memory, free slabs left on it by a cache
+ * are released once the case lets go.
  */
 static void slub_hotplug_event_under_slab_mutex(struct kunit *test)
 {
 	const struct slub_hp_event_param *p = test->param_value;
 	struct slub_hp_world w = slub_hp_world(test, p->trans);
+	struct slub_hp_shrinkee left = { .name = "slub_hp_contended", .nid = w.nid };
 	nodemask_t tracked, barns, held_tracked, held_barns;
 	struct slub_hp_sender *snd;
 	unsigned long delivered;
-	bool settled = false;
+	bool settled = false, shrinks;
 	unsigned int i;
 
 	if (!SLUB_HP_MASKS_READABLE_LOCKED)
 		kunit_skip(test, "the tree has no tracking mask to read under slab_mutex");
 	slub_hp_lead_up(test, &w, p->trans, p->act);
+	shrinks = p->act->dir == SLUB_HP_OFF && p->act->role == SLUB_HP_GOING &&
+		  slub_hp_supplies(w.nid) && IS_ENABLED(CONFIG_SLUB_DEBUG);
+	if (shrinks) {
+		left.s = slub_hp_create_cache(test, left.name, 256, 0);
+		slub_hp_shrinkee_fill(test, &left);
+	}
 	snd = slub_hp_sender(test, &w, p->act, p->trans);
 	tracked = slub_hp_tracked_mask();
 	barns = slub_hp_barn_tracked_mask();
@@ -701,6 +711,10 @@ static void slub_hotplug_event_under_slab_mutex(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snd->ret, NOTIFY_OK);
 	slub_hp_advance(&w, p->act, p->trans, snd->ret);
 	slub_hp_expect_model(test, &w, p->act->name);
+	if (shrinks)
+		KUNIT_EXPECT_EQ_MSG(test, slub_hp_nr_slabs(left.s), 0,
+				    "%s, sent while slab_mutex was held, left %lu of %lu free slabs",
+				    p->act->name, slub_hp_nr_slabs(left.s), left.before);
 }
 
 enum slub_hp_target {
@@ -775,6 +789,48 @@ static void slub_hotplug_alloc_node(struct kunit *test)
 			     p->desc);
 }
 
+/* What a CPU of a memoryless node asks for, and how. */
+static const struct slub_hp_alloc_param slub_hp_cpu_alloc_params[] = {
+	{ "NUMA_NO_NODE", SLUB_HP_TO_NO_NODE, false },
+	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_TO_NO_NODE, true },
+	{ "its own node", SLUB_HP_TO_UNTRACKED_MEMLESS, false },
+	{ "its own node __GFP_THISNODE", SLUB_HP_TO_UNTRACKED_MEMLESS, true },
+	{ "node with memory", SLUB_HP_TO_MEMORY, false },
+	{ "node with memory __GFP_THISNODE", SLUB_HP_TO_MEMORY, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_cpu_alloc, slub_hp_cpu_alloc_params, desc);
+
+/*
+ * I5 as a CPU of a memoryless node sees it (the 7.0 and 7.1 trouble with
+ * sheaves there). What that CPU frees, and what it is given for no node in
+ * particular, comes from other nodes, and sits in its CPU slab or sheaves
+ * and its node's barn; an allocation from that CPU for a node still gets an
+ * object of that node, or none under __GFP_THISNODE where the node has no
+ * memory, its own included.
+ */
+static void slub_hotplug_alloc_memoryless_cpu(struct kunit *test)
+{
+	const struct slub_hp_alloc_param *p = test->param_value;
+	int cpu_nid = slub_hp_cpu_node(test), nid;
+
+	KUNIT_ASSERT_EQ(test, 0, set_cpus_allowed_ptr(current, cpumask_of_node(cpu_nid)));
+	KUNIT_ASSERT_EQ(test, numa_node_id(), cpu_nid);
+	switch (p->target) {
+	case SLUB_HP_TO_NO_NODE:
+		nid = NUMA_NO_NODE;
+		break;
+	case SLUB_HP_TO_MEMORY:
+		nid = slub_hp.normal_nid;
+		break;
+	default:
+		nid = cpu_nid;
+		break;
+	}
+	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
+			     p->desc);
+}
+
 /* slub_hp_event_params are filled in before the cases run. */
 static int slub_hotplug_suite_init(struct kunit_suite *suite)
 {
@@ -796,10 +852,12 @@ static struct kunit_case slub_hotplug_cases[] = {
 	KUNIT_CASE(slub_hotplug_reonline_reuses),
 	KUNIT_CASE(slub_hotplug_destroy_after_offline),
 	KUNIT_CASE(slub_hotplug_destroy_after_failed_online),
+	KUNIT_CASE(slub_hotplug_alloc_outlived_offline),
 	KUNIT_CASE_PARAM(slub_hotplug_going_online_fails, slub_hp_fault_gen_params),
 	KUNIT_CASE(slub_hotplug_going_offline_shrinks),
 	KUNIT_CASE_PARAM(slub_hotplug_create_fails, slub_hp_create_gen_params),
 	KUNIT_CASE_PARAM(slub_hotplug_alloc_node, slub_hp_alloc_gen_params),
+	KUNIT_CASE_PARAM(slub_hotplug_alloc_memoryless_cpu, slub_hp_cpu_alloc_gen_params),
 	{}
 };
 

@@ -26,17 +26,21 @@
 
 enum slub_hp_cache_state {
 	SLUB_HP_COLD,
+	SLUB_HP_WARM_ANY,
 	SLUB_HP_WARM_OTHER,
 	SLUB_HP_WARM_HERE,
 	SLUB_HP_FRAGMENTED,
+	SLUB_HP_CPU_PARTIAL,
 	SLUB_HP_NR_STATES,
 };
 
 static const char *const slub_hp_state_names[] = {
 	[SLUB_HP_COLD] = "cold",
+	[SLUB_HP_WARM_ANY] = "warm for no node",
 	[SLUB_HP_WARM_OTHER] = "warm on another node",
 	[SLUB_HP_WARM_HERE] = "warm on the node",
 	[SLUB_HP_FRAGMENTED] = "fragmented",
+	[SLUB_HP_CPU_PARTIAL] = "CPU partial slabs of several nodes",
 };
 
 /**
@@ -45,11 +49,15 @@ static const char *const slub_hp_state_names[] = {
  * @maybe: an object or NULL, either is right
  * @node: the node it must come from, or NUMA_NO_NODE for any node that has
  *	memory for slabs
+ * @nearby: slabs of @node, or for no node in particular the CPU's own, may
+ *	serve it (not so for a node without memory, which takes other nodes'
+ *	partial slabs only where they hold more than the cache's minimum)
  */
 struct slub_hp_expect {
 	bool object;
 	bool maybe;
 	int node;
+	bool nearby;
 };
 
 /*
@@ -63,10 +71,10 @@ static struct slub_hp_expect slub_hp_alloc_expect(int nid, bool thisnode, bool t
 {
 	if (nid == NUMA_NO_NODE || (SLUB_HP_DROPS_UNTRACKED && !tracked))
 		return (struct slub_hp_expect){ .object = true, .node = NUMA_NO_NODE,
-			.maybe = thisnode && !slub_hp_supplies(numa_mem_id()) };
+			.maybe = thisnode && !slub_hp_supplies(numa_mem_id()), .nearby = true };
 	if (!slub_hp_supplies(nid))
 		return (struct slub_hp_expect){ .object = !thisnode, .node = NUMA_NO_NODE };
-	return (struct slub_hp_expect){ .object = true, .node = nid };
+	return (struct slub_hp_expect){ .object = true, .node = nid, .nearby = true };
 }
 
 /* A node with slab memory other than @nid, the CPU's own if it can. */
@@ -139,6 +147,54 @@ static bool slub_hp_fragment_node(struct slub_hp_held *h, int nid)
 	return true;
 }
 
+/* Nodes that supply slab memory and are tracked. */
+static unsigned int slub_hp_nr_suppliers(void)
+{
+	unsigned int nr = 0;
+	int node;
+
+	for_each_node(node)
+		nr += slub_hp_supplies(node) && slub_hp_tracked(node);
+	return nr;
+}
+
+/*
+ * Put slabs of every node with memory on this CPU's partial list: fill two
+ * slabs on each node, then free the first object of each full slab here,
+ * which moves it to the freeing CPU's partial list. (Freeing only after all
+ * the allocations: one for another node empties the list.) With migration
+ * disabled; false where the cache keeps no such list, or it ends up holding
+ * fewer than two nodes.
+ */
+static bool slub_hp_fill_cpu_partial(struct slub_hp_held *h)
+{
+	unsigned int per = oo_objects(h->s->oo), i, kept, first = h->nr;
+	struct slab *prev = NULL, *slab;
+	nodemask_t on_list;
+	int node;
+
+	if (!slub_hp_has_cpu_partial(h->s))
+		return false;
+	for_each_node(node) {
+		if (!slub_hp_supplies(node) || !slub_hp_tracked(node))
+			continue;
+		for (i = 0; i < 2 * per; i++)
+			if (!slub_hp_hold(h, node, GFP_KERNEL | __GFP_THISNODE))
+				return false;
+	}
+	for (i = kept = first; i < h->nr; i++) {
+		slab = virt_to_slab(h->obj[i]);
+		if (slab != prev)
+			kmem_cache_free(h->s, h->obj[i]);
+		else
+			h->obj[kept++] = h->obj[i];
+		prev = slab;
+	}
+	h->nr = kept;
+	on_list = slub_hp_cpu_partial_nodes(h->s);
+	return nodes_weight(on_list) >= 2;
+}
+
 /*
  * Put the cache in @state for an allocation for @nid. Returns false where
  * the state cannot be made (no second node for a warm mismatch, a node
@@ -155,11 +211,23 @@ static bool slub_hp_make_state(struct kunit *test, struct slub_hp_held *h,
 	switch (state) {
 	case SLUB_HP_COLD:
 		return true;
+	case SLUB_HP_WARM_ANY:
+		/*
+		 * The CPU's slab, or sheaf, holds what no particular node was
+		 * asked for: on a memoryless node's CPU, remote objects.
+		 */
+		if (!slub_hp_hold(h, NUMA_NO_NODE, GFP_KERNEL) ||
+		    !slub_hp_hold(h, NUMA_NO_NODE, GFP_KERNEL))
+			return false;
+		kmem_cache_free(h->s, h->obj[--h->nr]);
+		return true;
 	case SLUB_HP_WARM_OTHER:
 		return other != NUMA_NO_NODE && slub_hp_hold(h, other, GFP_KERNEL);
 	case SLUB_HP_WARM_HERE:
 		return nid != NUMA_NO_NODE && slub_hp_supplies(nid) &&
 		       slub_hp_hold(h, nid, GFP_KERNEL);
+	case SLUB_HP_CPU_PARTIAL:
+		return slub_hp_fill_cpu_partial(h);
 	default:
 		if (other == NUMA_NO_NODE)
 			return false;
@@ -194,7 +262,8 @@ static void slub_hp_check_alloc(struct kunit *test, struct slub_hp_held *h,
 				const char *when)
 {
 	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | (thisnode ? __GFP_THISNODE : 0);
-	bool warm = state == SLUB_HP_WARM_OTHER || state == SLUB_HP_WARM_HERE;
+	bool warm = state == SLUB_HP_WARM_ANY || state == SLUB_HP_WARM_OTHER ||
+		    state == SLUB_HP_WARM_HERE || state == SLUB_HP_CPU_PARTIAL;
 	bool tracked = nid != NUMA_NO_NODE && slub_hp_tracked(nid);
 	const char *flag = thisnode ? " __GFP_THISNODE" : "";
 	const char *what = slub_hp_state_names[state];
@@ -210,6 +279,11 @@ static void slub_hp_check_alloc(struct kunit *test, struct slub_hp_held *h,
 	migrate_disable();
 	if (warm && !slub_hp_make_state(test, h, state, nid)) {
 		migrate_enable();
+		KUNIT_EXPECT_FALSE_MSG(test, state == SLUB_HP_CPU_PARTIAL &&
+				       slub_hp_has_cpu_partial(h->s) && slub_hp_nr_suppliers() >= 2,
+				       "%s: could not put slabs of two nodes on the CPU's partial list",
+				       when);
+		slub_hp_release(h);
 		return;
 	}
 	want = slub_hp_alloc_expect(nid, thisnode, tracked);
@@ -236,7 +310,7 @@ static void slub_hp_check_alloc(struct kunit *test, struct slub_hp_held *h,
 		KUNIT_EXPECT_TRUE_MSG(test, slub_hp_supplies(got),
 				      "%s: node %d%s, %s cache: object from node %d, which has no memory",
 				      when, nid, flag, what, got);
-	if (obj && state == SLUB_HP_FRAGMENTED)
+	if (obj && (state == SLUB_HP_FRAGMENTED || (state == SLUB_HP_CPU_PARTIAL && want.nearby)))
 		KUNIT_EXPECT_EQ_MSG(test, slub_hp_nr_slabs(h->s), slabs,
 				    "%s: node %d%s: a new slab although partial slabs were free",
 				    when, nid, flag);
@@ -244,25 +318,25 @@ static void slub_hp_check_alloc(struct kunit *test, struct slub_hp_held *h,
 }
 
 /**
- * slub_hp_expect_alloc() - the slow path keeps its promise for @nid
+ * slub_hp_expect_alloc_in() - the slow path of @s keeps its promise for @nid
  * @test: the running case
+ * @s: the cache, which the caller owns
  * @nid: the node to allocate for, or NUMA_NO_NODE
  * @flags: which allocations: bit 0 without __GFP_THISNODE, bit 1 with it
  * @when: what happened before, for the messages
  *
- * Allocates from a fresh cache in every state (cold, warm on another node
- * and on @nid, fragmented) and checks each object: whether there is one,
- * and which node it comes from. A fragmented cache must serve it from a
- * partial slab, never from a new one, and never from another node under
- * __GFP_THISNODE.
+ * Allocates from @s in every state (cold, warm on another node and on
+ * @nid, fragmented) and checks each object: whether there is one, and
+ * which node it comes from. A fragmented cache must serve it from a partial
+ * slab, never from a new one, and never from another node under
+ * __GFP_THISNODE. @s is left cold.
  */
-static void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags,
-				 const char *when)
+static void slub_hp_expect_alloc_in(struct kunit *test, struct kmem_cache *s, int nid,
+				    unsigned int flags, const char *when)
 {
-	struct slub_hp_held h = { .max = 1 };
+	struct slub_hp_held h = { .s = s, .max = 1 };
 	enum slub_hp_cache_state state;
 
-	h.s = slub_hp_create_cache(test, "slub_hp_slowpath", 96, 0);
 #ifdef CONFIG_NUMA
 	/* Always search other nodes' partial slabs, never by chance. */
 	h.s->remote_node_defrag_ratio = 1024;
@@ -276,7 +350,16 @@ static void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags
 		if (flags & BIT(1))
 			slub_hp_check_alloc(test, &h, state, nid, true, when);
 	}
-	kunit_release_action(test, slub_hp_destroy_cache, h.s);
+}
+
+/* The same, from a cache created for the check. */
+static void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags,
+				 const char *when)
+{
+	struct kmem_cache *s = slub_hp_create_cache(test, "slub_hp_slowpath", 96, 0);
+
+	slub_hp_expect_alloc_in(test, s, nid, flags, when);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
 }
 
 #define SLUB_HP_ALLOC_PLAIN	BIT(0)

@@ -300,6 +300,17 @@ static inline void slub_hp_set_barn_tracked(int nid, bool on)
 }
 #endif
 
+/* Caches keep no CPU partial lists of slabs: CPU sheaves instead. */
+static inline bool slub_hp_has_cpu_partial(struct kmem_cache *s)
+{
+	return false;
+}
+
+static inline nodemask_t slub_hp_cpu_partial_nodes(struct kmem_cache *s)
+{
+	return NODE_MASK_NONE;
+}
+
 #else /* !SLUB_HP_HAVE_BARNS */
 
 #define SLUB_HP_HAS_BARNS	false
@@ -351,6 +362,29 @@ static inline bool slub_hp_barn_tracked(int nid)
 
 static inline void slub_hp_set_barn_tracked(int nid, bool on)
 {
+}
+
+static inline bool slub_hp_has_cpu_partial(struct kmem_cache *s)
+{
+	return kmem_cache_has_cpu_partial(s);
+}
+
+/* Nodes of the slabs on this CPU's partial list; migration disabled. */
+static nodemask_t slub_hp_cpu_partial_nodes(struct kmem_cache *s)
+{
+	nodemask_t nodes = NODE_MASK_NONE;
+#ifdef CONFIG_SLUB_CPU_PARTIAL
+	struct kmem_cache_cpu *c;
+	unsigned long flags;
+	struct slab *slab;
+
+	local_lock_irqsave(&s->cpu_slab->lock, flags);
+	c = this_cpu_ptr(s->cpu_slab);
+	for (slab = slub_percpu_partial(c); slab; slab = slab->next)
+		node_set(slab_nid(slab), nodes);
+	local_unlock_irqrestore(&s->cpu_slab->lock, flags);
+#endif
+	return nodes;
 }
 
 #endif /* SLUB_HP_HAVE_BARNS */

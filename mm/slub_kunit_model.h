@@ -65,6 +65,8 @@ enum slub_hp_kind {
  * @kind: the kind of node whose memory changes
  * @starts_online: the node starts in the post state (a boot node whose loss
  *	of memory is mocked), not the pre state
+ * @first_node: the boot node is the first node with normal memory (node 0),
+ *	on whose CPUs the cases otherwise run; the case moves to another's
  * @names_nid: status_change_nid (or node_notify.nid) names the node
  * @names_normal: status_change_nid_normal names the node
  * @pre_memory: N_MEMORY before onlining (after offlining)
@@ -79,6 +81,7 @@ struct slub_hp_trans {
 	const char *off;
 	enum slub_hp_kind kind;
 	bool starts_online;
+	bool first_node;
 	bool names_nid;
 	bool names_normal;
 	bool pre_memory, pre_normal;

@@ -295,6 +295,33 @@ static int slub_hp_boot_node(struct kunit *test)
 	return slub_hp.other_nid;
 }
 
+/* Deferred action: the cases' home and second node swap back, or again. */
+static void slub_hp_swap_home(void *unused)
+{
+	swap(slub_hp.normal_nid, slub_hp.other_nid);
+	set_cpus_allowed_ptr(current, cpumask_of_node(slub_hp.normal_nid));
+}
+
+/*
+ * The first node with normal memory (node 0), as the boot node whose loss of
+ * memory a case mocks: where the cases run on its CPUs, this case runs on the
+ * second node's instead, which takes its place as the node with memory for
+ * the length of the case.
+ */
+static int slub_hp_first_node(struct kunit *test)
+{
+	int first = first_node(node_states[N_NORMAL_MEMORY]);
+
+	if (slub_hp.other_nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs a second NUMA node with memory");
+	if (slub_hp.normal_nid == first) {
+		slub_hp_swap_home(NULL);
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_swap_home, NULL));
+	}
+	KUNIT_ASSERT_EQ(test, slub_hp.other_nid, first);
+	return first;
+}
+
 /* Pick the node for @t; skip the case if the machine has none. */
 static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_hp_trans *t)
 {
@@ -307,7 +334,8 @@ static struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_
 	else if (t->kind == SLUB_HP_OFFLINE_NODE)
 		w.nid = slub_hp_offline(test);
 	else
-		w.nid = t->starts_online ? slub_hp_boot_node(test) : slub_hp.normal_nid;
+		w.nid = t->first_node ? slub_hp_first_node(test) :
+			t->starts_online ? slub_hp_boot_node(test) : slub_hp.normal_nid;
 	w.tracked = slub_hp_tracked(w.nid);
 	w.barn_tracked = slub_hp_barn_tracked(w.nid);
 	return w;
