@@ -310,27 +310,76 @@ static unsigned int slub_hp_made(const struct mm_kunit_slab_watch *watch)
 	return watch->seen - watch->failed;
 }
 
+/**
+ * struct slub_hp_published - what a going-online has published so far
+ * @nid: the node going online, which no cache had anything for before
+ * @nr: caches recorded in @seen
+ * @max: room in @seen
+ * @full: a cache did not fit in @seen
+ * @seen: each cache seen with a structure or barn for @nid, and the first
+ *	structure and barn seen
+ */
+struct slub_hp_published {
+	int nid;
+	unsigned int nr;
+	unsigned int max;
+	bool full;
+	struct {
+		struct kmem_cache *s;
+		void *node;
+		void *barn;
+	} *seen;
+};
+
+/*
+ * Runs inside the callback, which holds slab_mutex, at each allocation it
+ * makes: records the structures and barns it has published by then.
+ */
+static void slub_hp_note_published(struct mm_kunit_slab_watch *watch, void *data)
+{
+	struct slub_hp_published *pub = data;
+	struct kmem_cache *s;
+	unsigned int i;
+
+	list_for_each_entry(s, &slab_caches, list) {
+		void *node = get_node(s, pub->nid), *barn = slub_hp_barn(s, pub->nid);
+
+		if (!node && !barn)
+			continue;
+		for (i = 0; i < pub->nr && pub->seen[i].s != s; i++)
+			;
+		if (i == pub->max) {
+			pub->full = true;
+			continue;
+		}
+		pub->nr = max(pub->nr, i + 1);
+		pub->seen[i].s = s;
+		pub->seen[i].node = pub->seen[i].node ?: node;
+		pub->seen[i].barn = pub->seen[i].barn ?: barn;
+	}
+}
+
 /*
  * I3: the going-online event fails inside the allocator at the k-th per-node
  * structure (or barn). The callback returns an error and leaves the node
- * untracked; what it made before the failure stays in place: every
- * structure (or barn) of the kind that failed, and of the other kind all
- * but at most the one of the cache it was working on. In which order it
- * walks the caches, and on 7.x whether a cache's structure or its barn comes
- * first, is its own choice: nothing here depends on either. The cancel frees
- * nothing; a retry completes, allocating only what is still missing.
+ * untracked. Whatever it published before the failure stays in place (I2:
+ * readers may already hold it); what it allocated and never published it
+ * may keep or free. In which order it walks the caches, and on 7.x whether
+ * a cache's structure or its barn comes first, is its own choice: nothing
+ * here depends on either. The cancel frees nothing; a retry completes,
+ * allocating only what is still missing.
  */
 static void slub_hotplug_going_online_fails(struct kunit *test)
 {
 	const struct slub_hp_fault_param *p = test->param_value;
 	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
 	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
-	unsigned int nodes, barns, caches, barns_before, k;
+	unsigned int nodes, barns, caches, barns_before, k, i;
 	unsigned int want_barns = slub_hp_wanting_barns(w.nid);
 	struct slub_hp_ctx *ctx = test->priv;
 	bool fail_barn = p->target == SLUB_HP_FAIL_BARN;
 	bool barn_tracked = w.barn_tracked;
-	unsigned int made_nodes, made_barns;
+	struct slub_hp_published pub = { .nid = w.nid };
 	int ret;
 
 	slub_hp_count(w.nid, &nodes, &barns_before, &caches);
@@ -338,9 +387,18 @@ static void slub_hotplug_going_online_fails(struct kunit *test)
 	if (fail_barn && !want_barns)
 		kunit_skip(test, "node %d needs no barns: no cache with sheaves lacks one", w.nid);
 	k = slub_hp_pick(p->where, fail_barn ? want_barns : caches);
+	pub.max = caches + 16;
+	pub.seen = kunit_kcalloc(test, pub.max, sizeof(*pub.seen), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pub.seen);
 
 	slub_hp_watch_allocs(test, p->target, k);
+	ctx->node_watch.hook = slub_hp_note_published;
+	ctx->barn_watch.hook = slub_hp_note_published;
+	ctx->node_watch.data = &pub;
+	ctx->barn_watch.data = &pub;
 	ret = slub_hp_step(test, &w, going, &slub_hp_first_normal);
+	ctx->node_watch.hook = NULL;
+	ctx->barn_watch.hook = NULL;
 	KUNIT_EXPECT_EQ_MSG(test, ret, notifier_from_errno(-ENOMEM),
 			    "%s: going-online returned %d", p->desc, ret);
 	KUNIT_EXPECT_FALSE_MSG(test, slub_hp_tracked(w.nid),
@@ -351,17 +409,26 @@ static void slub_hotplug_going_online_fails(struct kunit *test)
 			    "should_failslab() never reached the stub: is mm/failslab.c patched?");
 	KUNIT_ASSERT_EQ_MSG(test, fail_barn ? ctx->barn_watch.failed : ctx->node_watch.failed, 1,
 			    "%s: going-online made fewer than %u such allocations", p->desc, k);
+	KUNIT_ASSERT_FALSE(test, pub.full);
 
+	for (i = 0; i < pub.nr; i++) {
+		if (pub.seen[i].node)
+			KUNIT_EXPECT_PTR_EQ_MSG(test, (void *)get_node(pub.seen[i].s, w.nid),
+						pub.seen[i].node,
+						"%s: %s's published structure freed or replaced",
+						p->desc, pub.seen[i].s->name);
+		if (pub.seen[i].barn)
+			KUNIT_EXPECT_PTR_EQ_MSG(test, slub_hp_barn(pub.seen[i].s, w.nid),
+						pub.seen[i].barn,
+						"%s: %s's published barn freed or replaced",
+						p->desc, pub.seen[i].s->name);
+	}
 	slub_hp_count(w.nid, &nodes, &barns, &caches);
-	made_nodes = slub_hp_made(&ctx->node_watch);
-	made_barns = slub_hp_made(&ctx->barn_watch);
 	barns -= barns_before;
-	KUNIT_EXPECT_TRUE_MSG(test, nodes <= made_nodes && nodes + fail_barn >= made_nodes,
-			      "%s: %u structures in place after %u were allocated", p->desc,
-			      nodes, made_nodes);
-	KUNIT_EXPECT_TRUE_MSG(test, barns <= made_barns && barns + !fail_barn >= made_barns,
-			      "%s: %u barns in place after %u were allocated", p->desc,
-			      barns, made_barns);
+	KUNIT_EXPECT_LE_MSG(test, nodes, slub_hp_made(&ctx->node_watch),
+			    "%s: more structures in place than were allocated", p->desc);
+	KUNIT_EXPECT_LE_MSG(test, barns, slub_hp_made(&ctx->barn_watch),
+			    "%s: more barns in place than were allocated", p->desc);
 	slub_hp_expect_coverage(test, "after failure");
 	w.barn_tracked = barn_tracked;
 	slub_hp_cancel_and_retry(test, &w, nodes, want_barns, barns);
