@@ -179,7 +179,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
 	from slub_kunit import mutate
-	return mutate.main(request_from(args), args.only)
+	return mutate.main(request_from(args), args.only, args.correct)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -237,6 +237,9 @@ def parser() -> argparse.ArgumentParser:
 			    'the suite catches each')
 	sp.add_argument('--only', action='append', metavar='NAME',
 			help='run only this mutant; repeatable')
+	sp.add_argument('--correct', action='store_true',
+			help='run the catalogue of correct patches (tools/correct/) instead: '
+			'each must pass, or be named as not judgeable')
 	sp.set_defaults(func=cmd_mutate)
 
 	sp = sub.add_parser('bench', parents=[where, build],

@@ -2,21 +2,25 @@
 #
 # Mutation check: each mutant in tools/mutants/<generation>.json breaks one
 # promise of mm/slub.c with a small search-and-replace. The suite must fail,
-# and fail in the case named as the mutant's killer.
+# and fail in the case named as the mutant's killer. The other direction:
+# each patch in tools/correct/<generation>.json changes mm/slub.c the way a
+# maintainer would merge (a refactor, another walk order, a qualifier); the
+# suite must pass it, or say it cannot judge the tree.
 
 import fnmatch
 import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from slub_kunit import pipeline, tree
 from slub_kunit.common import REPO, Stages, UserError, atomic_write, log
 from slub_kunit.pipeline import RunRequest
-from slub_kunit.status import Exit, Mutant
+from slub_kunit.status import Correct, Exit, Mutant
 
 CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
+CORRECT_DIR = os.path.join(REPO, 'tools', 'correct')
 # A mutant may hang the kernel; the unmutated suite boots and runs in about
 # ten seconds (a minute or two with --debug's checkers).
 MUTANT_TIMEOUT = 60
@@ -29,8 +33,8 @@ class Verdict:
 	detail: str
 
 
-def load_catalogue(generation: str) -> Dict[str, Any]:
-	path = os.path.join(CATALOGUE_DIR, f'{generation}.json')
+def load_catalogue(generation: str, directory: str = CATALOGUE_DIR) -> Dict[str, Any]:
+	path = os.path.join(directory, f'{generation}.json')
 	with open(path) as f:
 		return json.load(f)
 
@@ -67,21 +71,26 @@ def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> V
 	return Verdict(mutant['name'], Mutant.SURVIVED, 'every case passed')
 
 
-def main(req: RunRequest, only: Optional[List[str]]) -> int:
+def main(req: RunRequest, only: Optional[List[str]], correct: bool = False) -> int:
 	stages = Stages()
 	with pipeline.session(req, stages) as s:
-		catalogue = load_catalogue(s.src.generation)
-		mutants = select(catalogue['mutants'], only)
+		catalogue = load_catalogue(s.src.generation, CORRECT_DIR if correct else CATALOGUE_DIR)
+		entries = select(catalogue['correct' if correct else 'mutants'], only)
 		s.build.timeout = MUTANT_TIMEOUT_DEBUG if req.debug else MUTANT_TIMEOUT
 		s.prepare(req.patches)
 		log(f'baseline: {s.src.label}, {req.arch}, policy {s.policy}')
 		base, _ = s.build_and_boot()
 		if not base.ok:
-			raise UserError('the suite fails on the unmutated kernel: '
+			raise UserError('the suite fails on the unmodified kernel: '
 					f'{base.summary()}', Exit.TESTS_FAILED)
-		verdicts = [run_one(s, catalogue, mutant) for mutant in mutants]
+		if correct:
+			judged = [run_correct(s, catalogue, entry) for entry in entries]
+		else:
+			verdicts = [run_one(s, catalogue, mutant) for mutant in entries]
 		label, generation, policy = s.src.label, s.src.generation, s.policy
 
+	if correct:
+		return report_correct(judged, f'{label} ({generation}), {req.arch}, policy {policy}')
 	print(f'\nMutants for {label} ({generation}), {req.arch}, policy {policy}:')
 	for v in verdicts:
 		print(f'  {v.status.value:<16} {v.name:<40} {v.detail}')
@@ -90,6 +99,18 @@ def main(req: RunRequest, only: Optional[List[str]]) -> int:
 	failed = len(verdicts) - killed - skipped
 	print(f'{killed} killed of {len(verdicts) - skipped} mutants')
 	print(f'{killed} passed, {failed} failed, {skipped} skipped')
+	return Exit.OK if failed == 0 else Exit.TESTS_FAILED
+
+
+def report_correct(judged: List[Tuple[str, Correct, str]], what: str) -> int:
+	print(f'\nCorrect patches for {what}:')
+	for name, status, detail in judged:
+		print(f'  {status.value:<16} {name:<40} {detail}')
+	passed = sum(1 for _, st, _ in judged if st == Correct.PASSED)
+	unjudged = sum(1 for _, st, _ in judged if st == Correct.NOT_JUDGED)
+	failed = len(judged) - passed - unjudged
+	print(f'{passed} passed and {unjudged} not judged of {len(judged)} correct patches')
+	print(f'{passed} passed, {failed} failed, {unjudged} skipped')
 	return Exit.OK if failed == 0 else Exit.TESTS_FAILED
 
 
@@ -120,9 +141,37 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 	try:
 		out, _ = s.build_and_boot()
 	except UserError as err:
-		if err.code != Exit.BUILD:
+		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
 			raise
-		return Verdict(mutant['name'], Mutant.NO_BUILD, str(err))
+		status = Mutant.NO_BUILD if err.code == Exit.BUILD else Mutant.NOT_JUDGED
+		return Verdict(mutant['name'], status, str(err))
 	finally:
 		atomic_write(target, pristine)
 	return judge(mutant, out.failures(), out.problems)
+
+
+def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
+		entry: Dict[str, Any]) -> Tuple[str, Correct, str]:
+	"""Builds and boots one correct patch: every case must pass."""
+	rel = entry.get('file', catalogue['file'])
+	tree.mark_modified(s.work, rel)
+	target = os.path.join(s.work, rel)
+	with open(target) as f:
+		pristine = f.read()
+	text = apply_edits(pristine, entry['edits'])
+	if text is None:
+		return entry['name'], Correct.STALE, 'search text not found exactly once'
+	log(f'correct patch {entry["name"]}: {entry["reason"]}')
+	atomic_write(target, text)
+	try:
+		out, _ = s.build_and_boot()
+	except UserError as err:
+		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
+			raise
+		status = Correct.NO_BUILD if err.code == Exit.BUILD else Correct.NOT_JUDGED
+		return entry['name'], status, str(err)
+	finally:
+		atomic_write(target, pristine)
+	if out.ok:
+		return entry['name'], Correct.PASSED, out.summary()
+	return entry['name'], Correct.FLAGGED, (out.failures() + out.problems)[0]
