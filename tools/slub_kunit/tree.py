@@ -23,11 +23,28 @@ from slub_kunit.status import Exit
 
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
-MANIFEST = '.slub-kunit-manifest'
+# The work tree's bookkeeping, kept beside it in <key>.state/, never inside:
+# nothing a patch can name is runner state.
+MANIFEST = 'manifest'
 # The pristine tree a work tree was copied from: a refresh needs the same.
-ORIGIN = '.slub-kunit-origin'
-# Present while a refresh is under way: a tree left with it is copied anew.
-DIRTY = '.slub-kunit-dirty'
+ORIGIN = 'origin'
+# Present while a work tree is being changed: a tree left with it is copied
+# anew, never trusted.
+DIRTY = 'dirty'
+
+
+def state_path(work: str, name: str) -> str:
+	"""Where the bookkeeping file name of the work tree work lives."""
+	return os.path.join(work + '.state', name)
+
+
+def _mark_dirty(work: str) -> None:
+	os.makedirs(work + '.state', exist_ok=True)
+	open(state_path(work, DIRTY), 'w').close()
+
+
+def _mark_clean(work: str) -> None:
+	os.unlink(state_path(work, DIRTY))
 
 
 def overlay_files(repo: str = REPO) -> List[str]:
@@ -122,7 +139,7 @@ def _same_content(a: str, b: str) -> bool:
 
 def _read_manifest(work: str) -> List[str]:
 	try:
-		with open(os.path.join(work, MANIFEST)) as f:
+		with open(state_path(work, MANIFEST)) as f:
 			return [l.rstrip('\n') for l in f if l.strip()]
 	except FileNotFoundError:
 		return []
@@ -131,7 +148,8 @@ def _read_manifest(work: str) -> List[str]:
 def mark_modified(work: str, rel: str) -> None:
 	"""Records that rel was edited in place (a mutant), so that the next
 	prepare() gives it a fresh mtime and make rebuilds what it compiled."""
-	with open(os.path.join(work, MANIFEST), 'a') as f:
+	os.makedirs(work + '.state', exist_ok=True)
+	with open(state_path(work, MANIFEST), 'a') as f:
 		f.write(f'{rel}\n')
 
 
@@ -150,7 +168,8 @@ def _apply_all(work: str, label: str, patches: List[Patch], repo: str,
 
 
 def _write_manifest(work: str, changed: List[str]) -> None:
-	atomic_write(os.path.join(work, MANIFEST), ''.join(f'{rel}\n' for rel in sorted(set(changed))))
+	os.makedirs(work + '.state', exist_ok=True)
+	atomic_write(state_path(work, MANIFEST), ''.join(f'{rel}\n' for rel in sorted(set(changed))))
 
 
 def _link_pristine(pristine: str, work: str, rel: str) -> None:
@@ -191,7 +210,8 @@ def _touched(patches: List[Patch], repo: str, edits: Optional[Dict[str, str]]) -
 
 def _settle(tree: str, changed: List[str], previous: List[str],
 	    before: Callable[[str], str]) -> None:
-	"""Sets the mtimes make will see in tree, then writes its manifest.
+	"""Sets the mtimes make will see in tree (its manifest is the
+	caller's to write, once the tree is in place).
 
 	A changed file whose content equals the one it replaces (before(rel))
 	keeps that file's mtime, so make does not rebuild it. A file changed
@@ -208,7 +228,6 @@ def _settle(tree: str, changed: List[str], previous: List[str],
 		path = os.path.join(tree, rel)
 		if os.path.isfile(path):
 			_unlink_copy(path, path)
-	_write_manifest(tree, changed)
 
 
 def origin_of(pristine: str, unpack_id: str) -> str:
@@ -220,9 +239,9 @@ def reusable(work: str, pristine: str, unpack_id: str = '') -> bool:
 	same unpack of it (a tree unpacked again has new inodes), and not left
 	half-refreshed."""
 	try:
-		with open(os.path.join(work, ORIGIN)) as f:
-			return (f.read() == origin_of(pristine, unpack_id) and
-				not os.path.exists(os.path.join(work, DIRTY)))
+		with open(state_path(work, ORIGIN)) as f:
+			return (os.path.isdir(work) and f.read() == origin_of(pristine, unpack_id) and
+				not os.path.exists(state_path(work, DIRTY)))
 	except OSError:
 		return False
 
@@ -253,7 +272,7 @@ def refresh(pristine: str, label: str, work: str, patches: List[Patch],
 	touched = _touched(patches, repo, edits)
 	aside = work + '.prev'
 	shutil.rmtree(aside, ignore_errors=True)
-	open(os.path.join(work, DIRTY), 'w').close()
+	_mark_dirty(work)
 	moved = []
 	for rel in previous:
 		cur = os.path.join(work, rel)
@@ -272,14 +291,15 @@ def refresh(pristine: str, label: str, work: str, patches: List[Patch],
 		for rel in moved:
 			os.replace(os.path.join(aside, rel), os.path.join(work, rel))
 		shutil.rmtree(aside, ignore_errors=True)
-		os.unlink(os.path.join(work, DIRTY))
+		_mark_clean(work)
 		raise
 	changed = [rel for rel in sorted(set(touched) | set(previous))
 		   if _differs(pristine, work, rel)]
 	_settle(work, changed, previous,
 		lambda rel: os.path.join(aside if rel in moved else pristine, rel))
+	_write_manifest(work, changed)
 	shutil.rmtree(aside, ignore_errors=True)
-	os.unlink(os.path.join(work, DIRTY))
+	_mark_clean(work)
 	return WorkTree(work, fuzz)
 
 
@@ -312,13 +332,16 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 				 {rel for rel in touched if _differs(pristine, staging, rel)})
 		previous = _read_manifest(work) if os.path.isdir(work) else []
 		_settle(staging, changed, previous, lambda rel: os.path.join(work, rel))
-		atomic_write(os.path.join(staging, ORIGIN), origin_of(pristine, unpack_id))
 	except BaseException:
 		shutil.rmtree(staging, ignore_errors=True)
 		raise
+	_mark_dirty(work)
 	if os.path.exists(work):
 		os.rename(work, old)
 	os.rename(staging, work)
+	_write_manifest(work, changed)
+	atomic_write(state_path(work, ORIGIN), origin_of(pristine, unpack_id))
+	_mark_clean(work)
 	shutil.rmtree(old, ignore_errors=True)
 	return WorkTree(work, fuzz)
 

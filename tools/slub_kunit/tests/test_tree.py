@@ -216,20 +216,33 @@ class RefreshWorkTreeTest(WorkTreeTest):
 				with self.assertRaises(type(fault)):
 					self.prepare([self.patch_file('c.patch', PATCH_B)])
 			self.assertEqual(snapshot(work), work_before)
-			self.assertFalse(os.path.exists(os.path.join(work, tree.DIRTY)))
+			self.assertFalse(os.path.exists(tree.state_path(work, tree.DIRTY)))
 		self.assertEqual(snapshot(self.pristine), self.before)
 		# and the tree stays usable
 		work = self.prepare([self.patch_file('b.patch', PATCH_B),
 				     self.patch_file('c.mbox', PATCH_C)])
 		self.assertEqual(self.read(work, 'mm/slub.c'), 'int a;\nint b2;\nint c2;\n')
 
+	def test_a_patch_cannot_reach_the_runner_state(self):
+		"""A failing patch naming the bookkeeping once kept in the tree: the
+		next run must still undo what an earlier patch changed."""
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		evil = ('--- a/.slub-kunit-manifest\n+++ b/.slub-kunit-manifest\n'
+			'@@ -1 +1 @@\n-mm/slub.c\n+nothing\n' + PATCH_BAD)
+		with self.assertRaises(UserError):
+			self.prepare([self.patch_file('evil.patch', evil)])
+		work = self.prepare([])
+		self.assertEqual(self.read(work, 'mm/slub.c'), SLUB)
+		self.assertFalse(os.path.lexists(os.path.join(work, '.slub-kunit-manifest')))
+		self.assertTrue(os.path.isfile(tree.state_path(work, tree.MANIFEST)))
+
 	def test_interrupted_refresh_copies_anew(self):
 		work = self.prepare([])
-		open(os.path.join(work, tree.DIRTY), 'w').close()
+		open(tree.state_path(work, tree.DIRTY), 'w').close()
 		open(os.path.join(work, 'build-left-this'), 'w').close()
 		self.prepare([])
 		self.assertFalse(os.path.exists(os.path.join(work, 'build-left-this')))
-		self.assertFalse(os.path.exists(os.path.join(work, tree.DIRTY)))
+		self.assertFalse(os.path.exists(tree.state_path(work, tree.DIRTY)))
 
 	def test_same_tree_as_a_fresh_copy(self):
 		patches = [self.patch_file('b.patch', PATCH_B), self.patch_file('new.patch', PATCH_NEW)]
