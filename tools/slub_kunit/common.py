@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -86,13 +87,16 @@ def run(cmd: Sequence[str], cwd: Optional[str] = None,
 def atomic_write(path: str, data: Union[str, bytes], mode: Optional[int] = None) -> None:
 	"""Writes path whole or not at all: a temporary file beside it, then
 	rename. A reader never sees half a file, and an interrupted write
-	leaves the old one."""
-	tmp = f'{path}.slub-kunit-tmp.{os.getpid()}'
+	leaves the old one. The temporary name is random and created with
+	O_EXCL | O_NOFOLLOW (mkstemp), so another user of a shared directory
+	cannot plant a link there; the rename replaces a link at path itself,
+	never what it points to."""
+	directory, name = os.path.split(os.path.abspath(path))
+	fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.slub-kunit-tmp', dir=directory)
 	try:
-		with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
+		with os.fdopen(fd, 'wb' if isinstance(data, bytes) else 'w') as f:
 			f.write(data)
-		if mode is not None:
-			os.chmod(tmp, mode)
+		os.chmod(tmp, 0o644 if mode is None else mode)
 		os.replace(tmp, path)
 	except BaseException:
 		try:

@@ -11,6 +11,7 @@
 import dataclasses
 import os
 import platform
+import re
 import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,33 @@ def build_dir_for(req: RunRequest, src: source.Source) -> str:
 	suffix = '-debug' if req.debug else ''
 	return os.path.abspath(req.build_dir or os.path.join(
 		req.cache, 'build', f'{src.key}-{req.arch}{suffix}'))
+
+
+# What kbuild cannot take in a source or build path: make splits words on
+# white space and rules on ':', and expands '$', '#', '%' and '='.
+KBUILD_UNSAFE = re.compile(r'[\s:#$%=\\"\']')
+
+
+def _inside(path: str, root: str) -> bool:
+	return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def check_paths(req: RunRequest) -> None:
+	"""Refuses, before any work, a cache or build directory kbuild cannot
+	build in, and one inside the user's tree (which the runner only reads;
+	it would write there, and the next run would find the tree unclean)."""
+	dirs = [('--cache', req.cache), ('--build-dir', req.build_dir)]
+	for what, path in dirs:
+		if path and KBUILD_UNSAFE.search(path):
+			raise UserError(f'{what} {path!r}: kbuild cannot build in a path with white '
+					'space or any of : # $ % = \\ " \'', Exit.USAGE)
+	if not source.looks_like_path(req.kernel):
+		return
+	user = os.path.realpath(req.kernel)
+	for what, path in dirs:
+		if path and _inside(os.path.realpath(path), user):
+			raise UserError(f'{what} {path}: inside --kernel {req.kernel}, which the '
+					'runner only reads', Exit.USAGE)
 
 
 def check_space(req: RunRequest, warm: bool) -> None:
@@ -177,6 +205,7 @@ def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 	"""Fetches the kernel and holds its work tree and build directory."""
 	if req.arch not in ARCHES:
 		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', Exit.USAGE)
+	check_paths(req)
 	writable_dir(req.cache, 'cache directory')
 	if req.build_dir:
 		writable_dir(req.build_dir, '--build-dir')
