@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from slub_kunit import pipeline
+from slub_kunit import pipeline, procs
 from slub_kunit.common import REPO, CacheLock, Stages, log
 from slub_kunit.kunit_tool import QEMU_CONFIG, suite_run_time
 from slub_kunit.pipeline import RunRequest
@@ -51,8 +51,8 @@ def timed(name: str, cmd: List[str], cwd: str, env: Dict[str, str], logs: str,
 	log(f'{name}: {" ".join(os.path.basename(c) if c == cmd[0] else c for c in cmd)}')
 	start = time.monotonic()
 	with open(path, 'w') as out:
-		code = subprocess.run(cmd, cwd=cwd, env=env, stdout=out,
-				      stderr=subprocess.STDOUT).returncode
+		code = procs.run(cmd, cwd=cwd, env=env, stdout=out,
+				 stderr=subprocess.STDOUT).returncode
 	took = time.monotonic() - start
 	try:
 		with open(os.path.join(build_dir, 'test.log'), errors='replace') as f:

@@ -10,7 +10,7 @@ import sys
 import unittest
 from typing import List, Tuple
 
-from slub_kunit import patches, pipeline
+from slub_kunit import patches, pipeline, procs
 from slub_kunit.common import REPO, UserError, die
 from slub_kunit.kunit_tool import ARCHES
 from slub_kunit.pipeline import POLICIES, RunRequest
@@ -254,9 +254,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: List[str]) -> int:
+	with procs.catching_signals():
+		return _main(argv)
+
+
+def _main(argv: List[str]) -> int:
 	try:
 		args = parser().parse_args(argv)
 		return int(args.func(args))
+	except procs.Interrupted as sig:
+		procs.end_all()
+		print(f'slub-kunit: interrupted by {sig}; every process it started has ended, '
+		      'and the cache stays usable', file=sys.stderr)
+		return sig.code
 	except UserError as err:
 		return die(err)
 	except OSError as err:

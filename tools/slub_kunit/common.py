@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from slub_kunit import procs
 from slub_kunit.status import Exit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
@@ -69,11 +70,11 @@ def run(cmd: Sequence[str], cwd: Optional[str] = None,
 	"""Runs cmd (no shell), with input_text on its stdin if given. With
 	capture, returns its output as text."""
 	try:
-		res = subprocess.run(list(cmd), cwd=cwd, env=env, text=True,
-				     errors='surrogateescape' if input_text is not None else
-				     'backslashreplace', input=input_text,
-				     stdout=subprocess.PIPE if capture else None,
-				     stderr=subprocess.STDOUT if capture else None)
+		res = procs.run(list(cmd), cwd=cwd, env=env, text=True,
+				errors='surrogateescape' if input_text is not None else
+				'backslashreplace', input=input_text,
+				stdout=subprocess.PIPE if capture else None,
+				stderr=subprocess.STDOUT if capture else None)
 	except FileNotFoundError:
 		raise UserError(f'{cmd[0]}: command not found', Exit.SETUP)
 	if check and res.returncode != 0:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
-from slub_kunit import host
+from slub_kunit import host, procs
 from slub_kunit.common import REPO, UserError, atomic_write
 from slub_kunit.status import Exit
 
@@ -70,10 +70,10 @@ class Build:
 		env = self.env()
 		if not ccache:
 			env['CCACHE_DISABLE'] = '1'
-		return subprocess.run(cmd, cwd=self.tree, env=env, text=True,
-				      errors='backslashreplace',
-				      stdout=subprocess.PIPE if capture else None,
-				      stderr=subprocess.STDOUT if capture else None)
+		return procs.run(cmd, cwd=self.tree, env=env, text=True,
+				 errors='backslashreplace',
+				 stdout=subprocess.PIPE if capture else None,
+				 stderr=subprocess.STDOUT if capture else None)
 
 	def config(self) -> None:
 		os.makedirs(os.path.dirname(self.build_dir), exist_ok=True)

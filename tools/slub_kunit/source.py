@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from slub_kunit import procs
 from slub_kunit.common import (CacheLock, UserError, atomic_write, log, run, safe_name,
 			       write_if_changed)
 from slub_kunit.status import Exit
@@ -165,7 +166,7 @@ def user_tree(path: str) -> Source:
 def git(repo: str, args: List[str], **kw) -> subprocess.CompletedProcess:
 	"""A read-only git command in the user's repository."""
 	env = dict(os.environ, GIT_OPTIONAL_LOCKS='0')
-	return subprocess.run(['git', '-C', repo] + GIT_READ_ONLY + args, env=env, **kw)
+	return procs.run(['git', '-C', repo] + GIT_READ_ONLY + args, env=env, **kw)
 
 
 def resolve_commit(repo: str, rev: str) -> str:
@@ -221,8 +222,7 @@ def archive_into(repo: str, sha: str, dest: str) -> None:
 	if arch.returncode != 0:
 		raise UserError(f'git archive {sha[:12]} failed: '
 				f'{arch.stderr.decode(errors="replace").strip()[-200:]}', Exit.SETUP)
-	untar = subprocess.run(['tar', '-x', '-C', dest], input=arch.stdout,
-			       stderr=subprocess.PIPE)
+	untar = procs.run(['tar', '-x', '-C', dest], input=arch.stdout, stderr=subprocess.PIPE)
 	if untar.returncode != 0:
 		last = untar.stderr.decode(errors='replace').strip().splitlines()[-1:]
 		raise UserError(f'unpacking {sha[:12]} failed: {last[0] if last else "tar error"}',
@@ -452,7 +452,7 @@ def unpack(deb: str, package: str, dest: str) -> None:
 	clean_partials(parent, name)
 	tmp = tempfile.mkdtemp(prefix=f'{name}.partial', dir=parent)
 	member = f'./usr/src/{package}.tar.xz'
-	procs: List[subprocess.Popen] = []
+	children: List[subprocess.Popen] = []
 	errors = tempfile.TemporaryFile()
 	try:
 		cmds = [['dpkg-deb', '--fsys-tarfile', deb], ['tar', '-xO', member],
@@ -460,13 +460,13 @@ def unpack(deb: str, package: str, dest: str) -> None:
 		stdin = None
 		for i, cmd in enumerate(cmds):
 			last = i == len(cmds) - 1
-			p = subprocess.Popen(cmd, stdin=stdin, stderr=errors,
-					     stdout=None if last else subprocess.PIPE)
+			p = procs.popen(cmd, stdin=stdin, stderr=errors,
+					stdout=None if last else subprocess.PIPE)
 			if stdin is not None:
 				stdin.close()
 			stdin = p.stdout
-			procs.append(p)
-		codes = [p.wait() for p in reversed(procs)]
+			children.append(p)
+		codes = [p.wait() for p in reversed(children)]
 		if any(codes):
 			errors.seek(0)
 			lines = errors.read().decode(errors='replace').strip().splitlines()
@@ -477,10 +477,8 @@ def unpack(deb: str, package: str, dest: str) -> None:
 			raise UserError(f'{os.path.basename(deb)} holds no {package}/ tree', Exit.SETUP)
 		finish_tree(inner, dest)
 	finally:
-		for p in procs:
-			if p.poll() is None:
-				p.kill()
-				p.wait()
+		for p in children:
+			procs.release(p)
 		errors.close()
 		shutil.rmtree(tmp, ignore_errors=True)
 

@@ -5,6 +5,7 @@
 
 import os
 import shutil
+import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -83,3 +84,88 @@ class SafetyTest(unittest.TestCase):
 					      '--build-dir', os.path.join(self.tmp, bad)],
 					     'kbuild cannot build')
 				self.assertFalse(os.path.exists(os.path.join(self.tmp, bad)))
+
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def with_tag(tag):
+	"""Pids of live sleep processes whose command line holds tag."""
+	out = []
+	for pid in os.listdir('/proc'):
+		if not pid.isdigit():
+			continue
+		try:
+			with open(f'/proc/{pid}/stat') as f:
+				stat = f.read()
+			with open(f'/proc/{pid}/cmdline', 'rb') as f:
+				cmdline = f.read()
+		except OSError:
+			continue
+		if '(sleep) ' in stat and ') Z ' not in stat and tag.encode() in cmdline:
+			out.append(int(pid))
+	return out
+
+
+class SignalTest(unittest.TestCase):
+	"""What CI does on a timeout: every process the runner started ends."""
+
+	DRIVER = '''
+import sys
+sys.path.insert(0, {tools!r})
+from slub_kunit import procs
+with procs.catching_signals():
+    try:
+        procs.run(['sh', '-c', 'sleep {tag} & sleep {tag} & (sleep {tag}; true); wait'])
+    except procs.Interrupted as sig:
+        procs.end_all()
+        sys.exit(sig.code)
+'''
+
+	def start(self):
+		import random
+		import subprocess
+		import time
+		tag = f'{random.randint(10000, 99999)}.{os.getpid()}'
+		driver = subprocess.Popen([sys.executable, '-c',
+					   self.DRIVER.format(tools=TOOLS, tag=tag)],
+					  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+		self.addCleanup(self.kill_all, driver, tag)
+		deadline = time.monotonic() + 10
+		while len(with_tag(tag)) < 3 and time.monotonic() < deadline:
+			time.sleep(0.05)
+		self.assertEqual(len(with_tag(tag)), 3)
+		return driver, tag
+
+	def kill_all(self, driver, tag):
+		import signal
+		for pid in [driver.pid] + with_tag(tag):
+			try:
+				os.kill(pid, signal.SIGKILL)
+			except ProcessLookupError:
+				pass
+		driver.wait()
+
+	def gone_within(self, tag, seconds):
+		import time
+		deadline = time.monotonic() + seconds
+		while with_tag(tag) and time.monotonic() < deadline:
+			time.sleep(0.05)
+		return not with_tag(tag)
+
+	def test_term_and_hup_end_every_child(self):
+		import signal
+		for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+			with self.subTest(sig=sig.name):
+				driver, tag = self.start()
+				driver.send_signal(sig)
+				self.assertEqual(driver.wait(timeout=10), 128 + sig)
+				self.assertTrue(self.gone_within(tag, 1))
+
+	def test_children_do_not_outlive_a_killed_runner(self):
+		import signal
+		from slub_kunit import procs
+		driver, tag = self.start()
+		driver.send_signal(signal.SIGKILL)
+		driver.wait()
+		self.assertTrue(self.gone_within(tag, procs.GRACE + 2))
