@@ -112,6 +112,10 @@ class Build:
 			progress.record()
 			return
 		print(res.stdout[-20000:])
+		machine = MACHINE_FAILURE.search(res.stdout)
+		if machine:
+			raise UserError(f'the machine failed the {self.arch} build, not the tree: '
+					f'{machine.group(0).strip()[:200]}', Exit.SETUP)
 		suite_error = suite_only_error(res.stdout)
 		if suite_error:
 			raise UserError('not judged: the suite does not compile against this tree: '
@@ -146,6 +150,13 @@ class Build:
 # compiled: what the next one can be measured against.
 OBJECTS_FILE = '.slub-kunit-objects'
 
+
+# A build that failed for want of disk or memory, or whose compiler was
+# killed: the machine's failure, not the tree's.
+MACHINE_FAILURE = re.compile(r'^.*(?:No space left on device|Cannot allocate memory|'
+			     r'virtual memory exhausted|out of memory|'
+			     r'Killed signal terminated program|internal compiler error: '
+			     r'Killed).*$', re.M)
 
 # The suite's own C files: an error only there means the tree lacks or
 # changed what the suite reads, not that the kernel is broken.

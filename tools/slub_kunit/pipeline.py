@@ -247,19 +247,32 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 	second_boot, a kernel whose run passed is booted once more (same
 	session, so the same kernel) and every case that changed is listed."""
 	stages = Stages()
-	with session(req, stages) as s:
-		s.prepare(req.patches)
-		meta = metadata(req, s.src, s.policy, req.patches, s.fuzz)
-		log(f'kernel {s.src.label} ({s.src.generation} generation), arch {req.arch}, '
-		    f'policy {s.policy}, patches: '
-		    f'{", ".join(p.name for p in req.patches) or "none"}')
-		outcome, raw = s.build_and_boot()
-		res = RunResult(req=req, outcome=outcome, meta=meta, stages=stages, raw=raw,
-				build=s.build)
-		if second_boot and outcome.ok:
-			again, _ = s.boot(stage='second boot')
-			res.flaky = results.differences(outcome, again)
-			res.flaky += [f'second boot: {p}' for p in again.problems]
+	meta: Dict[str, Any] = {'kernel': req.kernel, 'arch': req.arch,
+				'patches': [{'name': p.name, 'subject': p.subject,
+					     'sha256': p.sha256} for p in req.patches]}
+	try:
+		with session(req, stages) as s:
+			meta = metadata(req, s.src, s.policy, req.patches, [])
+			s.prepare(req.patches)
+			meta['fuzz'] = s.fuzz
+			log(f'kernel {s.src.label} ({s.src.generation} generation), arch {req.arch}, '
+			    f'policy {s.policy}, patches: '
+			    f'{", ".join(p.name for p in req.patches) or "none"}')
+			outcome, raw = s.build_and_boot()
+			res = RunResult(req=req, outcome=outcome, meta=meta, stages=stages, raw=raw,
+					build=s.build)
+			if second_boot and outcome.ok:
+				again, _ = s.boot(stage='second boot')
+				res.flaky = results.differences(outcome, again)
+				res.flaky += [f'second boot: {p}' for p in again.problems]
+	except (UserError, OSError) as err:
+		# No result, but the outputs say why: a patch, the tree, or the
+		# machine (exit 3), never a verdict made up.
+		code = err.code if isinstance(err, UserError) else Exit.SETUP
+		meta['error'] = {'exit': int(code), 'message': str(err)}
+		if code != Exit.USAGE:
+			write_outputs(req, None, results.Outcome(), meta)
+		raise
 	write_outputs(req, raw, outcome, meta)
 	return res
 

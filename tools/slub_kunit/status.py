@@ -81,3 +81,4 @@ class Step(str, enum.Enum):
 	NO_APPLY = 'does not apply'
 	NO_BUILD = 'does not build'
 	NOT_JUDGED = 'not judged'
+	HOST_FAILED = 'host failure, not the patch'

@@ -153,17 +153,42 @@ def mark_modified(work: str, rel: str) -> None:
 		f.write(f'{rel}\n')
 
 
+def real_dirs(work: str, rel: str) -> str:
+	"""work/rel, after every directory on the way to it that is a symbolic
+	link (a user's tree may have them; the copy keeps them) has become a
+	real directory of the work tree: hard links to what the link led to,
+	which writing replaces, never changes. Nothing the runner writes passes
+	through a link it did not make."""
+	path = work
+	for part in os.path.dirname(os.path.normpath(rel)).split(os.sep):
+		if not part or part == '.':
+			continue
+		path = os.path.join(path, part)
+		if not os.path.islink(path):
+			continue
+		target = os.path.realpath(path)
+		staging = path + '.slub-kunit-dir'
+		shutil.rmtree(staging, ignore_errors=True)
+		if os.path.isdir(target):
+			hardlink_copy(target, staging)
+		else:
+			os.makedirs(staging)
+		os.unlink(path)
+		os.rename(staging, path)
+	return os.path.join(work, rel)
+
+
 def _apply_all(work: str, label: str, patches: List[Patch], repo: str,
 	       edits: Optional[Dict[str, str]]) -> List[str]:
 	"""Overlays the suite, applies its patches and then the user's, then
 	edits (relative path -> new content; mutants). Returns fuzz notes."""
 	fuzz = []
 	for rel in overlay_files(repo):
-		_unlink_copy(os.path.join(repo, rel), os.path.join(work, rel))
+		_unlink_copy(os.path.join(repo, rel), real_dirs(work, rel))
 	for patch in integration_patches(repo) + list(patches):
 		fuzz += [f'{patch.name}: {line}' for line in apply_patch(work, patch, label)]
 	for rel, text in (edits or {}).items():
-		atomic_write(os.path.join(work, rel), text)
+		atomic_write(real_dirs(work, rel), text)
 	return fuzz
 
 
@@ -392,8 +417,11 @@ def write_tree_header(work: str) -> None:
 	"""Writes mm/slub_kunit_tree.h into work from its mm/slub.c, as it is
 	now (after patches and mutant edits); unchanged content keeps its
 	mtime, so make rebuilds nothing for it."""
-	with open(os.path.join(work, 'mm', 'slub.c'), errors='replace') as f:
+	slub_c = os.path.join(work, 'mm', 'slub.c')
+	if not os.path.isfile(slub_c):
+		raise not_judged('the tree has no mm/slub.c')
+	with open(slub_c, errors='replace') as f:
 		text = tree_header(f.read())
 	if TREE_HEADER not in _read_manifest(work):
 		mark_modified(work, TREE_HEADER)
-	write_if_changed(os.path.join(work, TREE_HEADER), text)
+	write_if_changed(real_dirs(work, TREE_HEADER), text)

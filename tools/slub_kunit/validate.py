@@ -154,6 +154,9 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 				raise
 			step.status, step.line = STUCK[err.code], str(err)
 			break
+		except OSError as err:
+			step.status, step.line = Step.HOST_FAILED, f'{err.strerror or err}'
+			break
 		out, _ = s.boot()
 		alt = None
 		if out.failures():
@@ -168,7 +171,8 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 
 
 # Why a step was not booted, by the error that stopped it.
-STUCK = {Exit.PATCH: Step.NO_APPLY, Exit.BUILD: Step.NO_BUILD, Exit.NOT_JUDGED: Step.NOT_JUDGED}
+STUCK = {Exit.PATCH: Step.NO_APPLY, Exit.BUILD: Step.NO_BUILD, Exit.NOT_JUDGED: Step.NOT_JUDGED,
+	 Exit.SETUP: Step.HOST_FAILED}
 
 
 def first(steps: List[StepResult], status: Step) -> Optional[StepResult]:

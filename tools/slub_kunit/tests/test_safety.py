@@ -169,3 +169,96 @@ with procs.catching_signals():
 		driver.send_signal(signal.SIGKILL)
 		driver.wait()
 		self.assertTrue(self.gone_within(tag, procs.GRACE + 2))
+
+
+class LinkedTreeTest(unittest.TestCase):
+	"""A user's tree whose directories are symbolic links."""
+
+	def setUp(self):
+		self.tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.kernel = os.path.join(self.tmp, 'linux')
+		self.outside = os.path.join(self.tmp, 'elsewhere')
+		self.repo = os.path.join(self.tmp, 'repo')
+		os.makedirs(os.path.join(self.outside, 'mm'))
+		os.makedirs(os.path.join(self.outside, 'docs', 'dev-tools'))
+		with open(os.path.join(self.outside, 'mm', 'slub.c'), 'w') as f:
+			f.write('int a;\n')
+		os.makedirs(self.kernel)
+		os.symlink(os.path.join(self.outside, 'mm'), os.path.join(self.kernel, 'mm'))
+		os.symlink('../elsewhere/docs', os.path.join(self.kernel, 'Documentation'))
+		for rel, text in (('mm/slub_kunit.c', '/* suite */\n'), ('tools/patches/series', ''),
+				  ('Documentation/dev-tools/x.rst', 'doc\n')):
+			os.makedirs(os.path.dirname(os.path.join(self.repo, rel)), exist_ok=True)
+			with open(os.path.join(self.repo, rel), 'w') as f:
+				f.write(text)
+
+	def tearDown(self):
+		shutil.rmtree(self.tmp)
+
+	def test_overlay_never_writes_through_a_link(self):
+		from slub_kunit import tree
+		work = tree.prepare(self.kernel, 'user tree', os.path.join(self.tmp, 'work'), 'k', [],
+				    repo=self.repo).path
+		self.assertEqual(sorted(os.listdir(os.path.join(self.outside, 'mm'))), ['slub.c'])
+		self.assertEqual(os.listdir(os.path.join(self.outside, 'docs', 'dev-tools')), [])
+		self.assertFalse(os.path.islink(os.path.join(work, 'mm')))
+		self.assertEqual(sorted(os.listdir(os.path.join(work, 'mm'))), ['slub.c', 'slub_kunit.c'])
+		self.assertTrue(os.path.isfile(os.path.join(work, 'Documentation/dev-tools/x.rst')))
+
+
+class MachineFailureTest(unittest.TestCase):
+	"""The machine failing is exit 3, never a verdict on the patch."""
+
+	def build_failing_with(self, output):
+		from slub_kunit import kunit_tool
+		b = kunit_tool.Build(tree='/nonexistent', build_dir='/nonexistent/b', arch='x86_64',
+				     cache_dir='/nonexistent/c')
+		done = mock.Mock(returncode=2, stdout=output)
+		with mock.patch.object(kunit_tool.Build, 'kunit', return_value=done), \
+		     mock.patch('builtins.print'):
+			b.build()
+
+	def test_full_disk_or_killed_compiler(self):
+		for out in ('mm/slub.o: No space left on device\nmake: *** Error 1\n',
+			    "gcc: fatal error: Killed signal terminated program cc1\n",
+			    'cc1: out of memory allocating 65536 bytes\n'):
+			with self.subTest(out=out):
+				with self.assertRaises(common.UserError) as ctx:
+					self.build_failing_with(out)
+				self.assertEqual(ctx.exception.code, Exit.SETUP)
+				self.assertIn('machine', str(ctx.exception))
+
+	def test_a_tree_without_mm_slub_c_is_not_judged(self):
+		from slub_kunit import tree
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, tmp)
+		os.makedirs(os.path.join(tmp, 'mm'))
+		with self.assertRaises(common.UserError) as ctx:
+			tree.write_tree_header(tmp)
+		self.assertEqual(ctx.exception.code, Exit.NOT_JUDGED)
+
+	def test_run_writes_its_json_when_it_stops_early(self):
+		import json
+		from contextlib import contextmanager
+		from slub_kunit import pipeline
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, tmp)
+		os.makedirs(os.path.join(tmp, 'include/linux'))
+		open(os.path.join(tmp, 'include/linux/node.h'), 'w').close()
+		src = source.Source(path=tmp, label='a tree', key='k')
+		fake = mock.Mock(src=src, policy='normal')
+		fake.prepare.side_effect = common.UserError('not judged: the tree has no mm/slub.c',
+							    Exit.NOT_JUDGED)
+
+		@contextmanager
+		def session(req, stages):
+			yield fake
+		out = os.path.join(tmp, 'out.json')
+		req = pipeline.RunRequest(cache=tmp, json_path=out)
+		with mock.patch.object(pipeline, 'session', session):
+			with self.assertRaises(common.UserError):
+				pipeline.run_suite(req)
+		with open(out) as f:
+			data = json.load(f)
+		self.assertEqual(data['slub_kunit']['error']['exit'], Exit.NOT_JUDGED)
+		self.assertEqual(data['slub_kunit']['kernel'], 'a tree')
