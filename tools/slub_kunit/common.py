@@ -28,12 +28,27 @@ class UserError(Exception):
 		self.code = code
 
 
+def printable(text: str) -> str:
+	"""text with everything a terminal could act on escaped: control
+	characters (escape sequences that move the cursor or set a title),
+	undecodable bytes (read with surrogateescape) and other unprintables."""
+	out = []
+	for c in text:
+		if c.isprintable() or c == ' ':
+			out.append(c)
+		elif 0xdc80 <= ord(c) <= 0xdcff:
+			out.append(f'\\x{ord(c) - 0xdc00:02x}')
+		else:
+			out.append(c.encode('unicode_escape', 'backslashreplace').decode('ascii'))
+	return ''.join(out)
+
+
 def log(msg: str) -> None:
-	print(f'[slub-kunit] {msg}', flush=True)
+	print(f'[slub-kunit] {printable(msg)}', flush=True)
 
 
 def die(err: UserError) -> int:
-	print(f'slub-kunit: error: {err}', file=sys.stderr, flush=True)
+	print(f'slub-kunit: error: {printable(str(err))}', file=sys.stderr, flush=True)
 	return int(err.code)
 
 

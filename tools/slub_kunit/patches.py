@@ -6,13 +6,14 @@
 # names a path outside the tree. A patch is applied to one work tree only,
 # through a private copy of every file it touches.
 
+import email.header
 import hashlib
 import os
 import re
 from dataclasses import dataclass
 from typing import List, Set
 
-from slub_kunit.common import UserError, run
+from slub_kunit.common import UserError, printable, run
 from slub_kunit.status import Exit
 
 # git format-patch and git send-email start every message of an mbox so.
@@ -29,20 +30,27 @@ class Patch:
 
 	@property
 	def name(self) -> str:
-		base = os.path.basename(self.source)
+		base = printable(os.path.basename(self.source))
 		return f'{base} [{self.index}/{self.count}]' if self.count > 1 else base
 
 	@property
 	def subject(self) -> str:
-		m = re.search(r'^Subject:\s*(.*(?:\n[ \t].*)*)', self.text, re.M)
+		"""The subject, RFC 2047 words decoded, printable whatever its bytes."""
+		m = re.search(r'^Subject:[ \t]*(.*(?:\n[ \t].*)*)', self.text, re.M)
 		if not m:
 			return ''
-		subject = re.sub(r'\s+', ' ', m.group(1)).strip()
-		return re.sub(r'^\[[^]]*\]\s*', '', subject)
+		subject = decode_header_text(m.group(1))
+		subject = re.sub(r'\s+', ' ', subject).strip()
+		return printable(re.sub(r'^\[[^]]*\]\s*', '', subject))
+
+	@property
+	def data(self) -> bytes:
+		"""The patch's bytes, as read."""
+		return self.text.encode('utf-8', 'surrogateescape')
 
 	@property
 	def sha256(self) -> str:
-		return hashlib.sha256(self.text.encode()).hexdigest()
+		return hashlib.sha256(self.data).hexdigest()
 
 	@property
 	def label(self) -> str:
@@ -51,6 +59,29 @@ class Patch:
 	def paths(self) -> List[str]:
 		"""Files it touches, relative to the tree (-p1), old and new names."""
 		return sorted(touched(self.text))
+
+
+def decode_header_text(raw: str) -> str:
+	"""A header's value with its RFC 2047 encoded words decoded; words in
+	an unknown charset, or broken, are left as they are."""
+	try:
+		parts = email.header.decode_header(raw)
+	except (ValueError, LookupError, AssertionError):
+		return raw
+	out = []
+	for value, charset in parts:
+		if isinstance(value, str):
+			out.append(value)
+			continue
+		if charset is None:
+			# the text between encoded words, as decode_header() keeps it
+			out.append(value.decode('raw-unicode-escape', 'replace'))
+			continue
+		try:
+			out.append(value.decode(charset, 'replace'))
+		except LookupError:
+			out.append(value.decode('ascii', 'replace'))
+	return ''.join(out)
 
 
 def touched(text: str) -> Set[str]:
