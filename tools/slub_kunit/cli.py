@@ -106,6 +106,9 @@ def run_parser() -> argparse.ArgumentParser:
 	p.add_argument('--debug', action='store_true',
 		       help='build with KASAN, lockdep, DEBUG_LIST, DEBUG_VM and kmemleak in a '
 		       'build directory of its own; any splat fails the run')
+	p.add_argument('--allow-suite-edits', action='store_true',
+		       help='judge a patch that also edits the suite\'s own files (refused '
+		       'otherwise); the verdict and outputs say it did')
 	p.add_argument('--json', dest='json_path', metavar='FILE', type=output_file,
 		       help='write the JSON result (kunit.py\'s, with run metadata) to FILE')
 	p.add_argument('--junit', dest='junit_path', metavar='FILE', type=output_file,
@@ -119,7 +122,8 @@ def request_from(args: argparse.Namespace) -> RunRequest:
 			  arch=args.arch, patches=patches.read_all(args.patch),
 			  policy=args.policy, json_path=args.json_path,
 			  junit_path=args.junit_path, jobs=args.jobs, repeat=args.repeat,
-			  debug=args.debug, build_dir=args.build_dir)
+			  debug=args.debug, build_dir=args.build_dir,
+			  allow_suite_edits=args.allow_suite_edits)
 
 
 # --- subcommands --------------------------------------------------------------

@@ -58,6 +58,7 @@ class RunRequest:
 	kernel_args: List[str] = field(default_factory=list)
 	debug: bool = False
 	build_dir: Optional[str] = None
+	allow_suite_edits: bool = False
 
 	def with_patches(self, patches: List[Patch]) -> 'RunRequest':
 		"""The same request with other patches and no outputs of its own."""
@@ -113,6 +114,32 @@ def check_paths(req: RunRequest) -> None:
 					'runner only reads', Exit.USAGE)
 
 
+def suite_files(patch: Patch) -> List[str]:
+	"""The suite's own files (what the runner overlays) that patch edits."""
+	ours = set(tree.overlay_files())
+	return [rel for rel in patch.paths() if rel in ours]
+
+
+def check_suite_edits(patches: List[Patch], allowed: bool) -> None:
+	"""A patch under test that also edits the suite would judge itself:
+	refused unless allowed, and then said wherever the patch is named."""
+	for patch in patches:
+		files = suite_files(patch)
+		if files and not allowed:
+			raise UserError(f'patch {patch.label} edits the suite itself '
+					f'({", ".join(files)}); refused (--allow-suite-edits judges it '
+					'anyway, and says so in the verdict)', Exit.PATCH)
+
+
+def patch_meta(patch: Patch) -> Dict[str, Any]:
+	meta: Dict[str, Any] = {'name': patch.name, 'subject': patch.subject,
+				'sha256': patch.sha256}
+	files = suite_files(patch)
+	if files:
+		meta['edits_suite'] = files
+	return meta
+
+
 def check_space(req: RunRequest, warm: bool) -> None:
 	st = os.statvfs(req.cache)
 	free = st.f_bavail * st.f_frsize
@@ -132,8 +159,7 @@ def metadata(req: RunRequest, src: source.Source, policy: str,
 		'generation': src.generation,
 		'arch': req.arch,
 		'policy': policy,
-		'patches': [{'name': p.name, 'subject': p.subject, 'sha256': p.sha256}
-			    for p in patches],
+		'patches': [patch_meta(p) for p in patches],
 		'fuzz': fuzz,
 		'host': platform.node(),
 		'debug': req.debug,
@@ -206,6 +232,7 @@ def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 	if req.arch not in ARCHES:
 		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', Exit.USAGE)
 	check_paths(req)
+	check_suite_edits(req.patches, req.allow_suite_edits)
 	writable_dir(req.cache, 'cache directory')
 	if req.build_dir:
 		writable_dir(req.build_dir, '--build-dir')
@@ -248,8 +275,7 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 	session, so the same kernel) and every case that changed is listed."""
 	stages = Stages()
 	meta: Dict[str, Any] = {'kernel': req.kernel, 'arch': req.arch,
-				'patches': [{'name': p.name, 'subject': p.subject,
-					     'sha256': p.sha256} for p in req.patches]}
+				'patches': [patch_meta(p) for p in req.patches]}
 	try:
 		with session(req, stages) as s:
 			meta = metadata(req, s.src, s.policy, req.patches, [])

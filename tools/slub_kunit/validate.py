@@ -128,8 +128,7 @@ class StepResult:
 
 	def as_json(self, total: int) -> Dict[str, Any]:
 		return {'step': self.n, 'of': total,
-			'patch': {'name': self.patch.name, 'subject': self.patch.subject,
-				  'sha256': self.patch.sha256},
+			'patch': pipeline.patch_meta(self.patch),
 			'verdict': self.status.value, 'detail': self.line,
 			'summary': self.summary, 'problems': self.problems, 'fuzz': self.fuzz,
 			'changes': [c.as_json() for c in self.changes], 'new_changes': self.new}
@@ -240,6 +239,9 @@ def text_report(meta: Dict[str, Any], steps: List[StepResult], total: int,
 		out.append(f'        {st.status.value}' + (f': {st.line}' if st.line and
 							  st.status in (*STUCK.values(),
 									Step.BROKEN) else ''))
+		edited = pipeline.suite_files(st.patch)
+		if edited:
+			out.append(f'        NOTE: this patch also edits the suite: {", ".join(edited)}')
 	if len(steps) < total:
 		out.append(f'  ({total - len(steps)} later patch(es) not tested)')
 	out += ['', line]
@@ -281,6 +283,7 @@ def from_commits(req: RunRequest, spec: str) -> RunRequest:
 
 def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	series = list(req.patches)
+	pipeline.check_suite_edits(series, req.allow_suite_edits)
 	json_path = req.json_path
 	stages = Stages()
 	with pipeline.session(req.with_patches([]), stages) as s:
@@ -299,6 +302,9 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	for st in steps:
 		print(f'\n[{st.n}/{total}] {st.patch.label}: {st.status.value}' +
 		      (f'\n  {st.line}' if st.line else ''))
+		if pipeline.suite_files(st.patch):
+			print(f'  NOTE: this patch also edits the suite: '
+			      f'{", ".join(pipeline.suite_files(st.patch))}')
 		for note in st.fuzz:
 			print(f'  WARNING: applied with fuzz: {note}')
 		if st.changes:

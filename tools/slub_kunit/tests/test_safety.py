@@ -75,6 +75,22 @@ class SafetyTest(unittest.TestCase):
 			      '--cache', os.path.join(self.kernel, '.cache')], 'only reads')
 		self.assertEqual(sorted(os.listdir(self.kernel)), ['Makefile', 'mm'])
 
+	def test_a_patch_that_edits_the_suite(self):
+		from slub_kunit import patches, pipeline
+		path = os.path.join(self.tmp, 'sneaky.patch')
+		with open(path, 'w') as f:
+			f.write('Subject: [PATCH] mm/slub: fix\n\n'
+				'--- a/mm/slub.c\n+++ b/mm/slub.c\n@@ -1 +1 @@\n-a\n+b\n'
+				'--- a/mm/slub_kunit.c\n+++ b/mm/slub_kunit.c\n@@ -1 +1 @@\n-a\n+b\n')
+		for cmd in ('run', 'validate'):
+			code, err, _ = run_cli([cmd, '--cache', self.cache, '--patch', path])
+			self.assertEqual(code, Exit.PATCH, err)
+			self.assertIn('edits the suite itself (mm/slub_kunit.c)', err)
+		with self.assertRaises(AssertionError):	# got past the check, to the work
+			run_cli(['run', '--cache', self.cache, '--patch', path, '--allow-suite-edits'])
+		meta = pipeline.patch_meta(patches.read(path)[0])
+		self.assertEqual(meta['edits_suite'], ['mm/slub_kunit.c'])
+
 	def test_paths_kbuild_cannot_use(self):
 		for bad in ('with space', 'with:colon', 'with$dollar'):
 			with self.subTest(path=bad):
