@@ -9,7 +9,7 @@
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 NOTIFIERS = ('memory', 'node')
 
@@ -117,6 +117,19 @@ def slab_callback(slub_c: str) -> Optional[Callback]:
 			if cb.notifier == kind:
 				return cb
 	return None
+
+
+def nodemasks(code: str) -> List[str]:
+	"""The file-scope nodemask_t objects comment-free code declares, in
+	order."""
+	pat = re.compile(rf'^\s*(?:{_QUAL}\s+)*nodemask_t\s+(?:{_QUAL}\s+)*([A-Za-z_]\w*)\b'
+			 rf'\s*(?:{_QUAL}\s*)*(?:=[^;]*)?;\s*$', re.S)
+	out = []
+	for stmt in file_scope(code):
+		m = pat.match(stmt)
+		if m and m.group(1) not in out:
+			out.append(m.group(1))
+	return out
 
 
 def defines_struct(code: str, name: str) -> bool:

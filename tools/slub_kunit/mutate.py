@@ -39,6 +39,16 @@ def load_catalogue(generation: str, directory: str = CATALOGUE_DIR) -> Dict[str,
 		return json.load(f)
 
 
+def apply_entry(text: str, entry: Dict[str, Any]) -> Optional[str]:
+	"""An entry's renames (whole words, everywhere), then its edits; None
+	when a name does not occur or a search string is not found exactly once."""
+	for old, new in entry.get('rename', {}).items():
+		text, n = re.subn(rf'\b{re.escape(old)}\b', new, text)
+		if not n:
+			return None
+	return apply_edits(text, entry['edits'])
+
+
 def apply_edits(text: str, edits: List[Dict[str, str]]) -> Optional[str]:
 	"""Applies every edit; None when a search string is not found exactly once."""
 	for edit in edits:
@@ -133,7 +143,7 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 	target = os.path.join(s.work, rel)
 	with open(target) as f:
 		pristine = f.read()
-	text = apply_edits(pristine, mutant['edits'])
+	text = apply_entry(pristine, mutant)
 	if text is None:
 		return Verdict(mutant['name'], Mutant.STALE, 'search text not found exactly once')
 	log(f'mutant {mutant["name"]}: {mutant["invariant"]}')
@@ -158,7 +168,7 @@ def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
 	target = os.path.join(s.work, rel)
 	with open(target) as f:
 		pristine = f.read()
-	text = apply_edits(pristine, entry['edits'])
+	text = apply_entry(pristine, entry)
 	if text is None:
 		return entry['name'], Correct.STALE, 'search text not found exactly once'
 	log(f'correct patch {entry["name"]}: {entry["reason"]}')

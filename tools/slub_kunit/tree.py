@@ -389,6 +389,20 @@ def not_judged(what: str) -> UserError:
 	return UserError(f'not judged: {what}', Exit.NOT_JUDGED)
 
 
+def tracking_masks(declared: List[str], barns: bool) -> Dict[str, str]:
+	"""Which of the tree's file-scope nodemasks are slab_nodes and (with
+	barns) slab_barn_nodes. Under their own names; or, where one is
+	missing and exactly one unclaimed mask is left, that one (a rename).
+	Left out where it cannot be told: the suite then observes instead."""
+	wanted = ['slab_nodes'] + (['slab_barn_nodes'] if barns else [])
+	found = {name: name for name in wanted if name in declared}
+	missing = [name for name in wanted if name not in found]
+	others = [name for name in declared if name not in wanted]
+	if len(missing) == 1 and len(others) == 1:
+		found[missing[0]] = others[0]
+	return found
+
+
 def tree_header(slub_c: str) -> str:
 	"""mm/slub_kunit_tree.h for a tree whose mm/slub.c reads slub_c."""
 	code = cscan.clean(slub_c)
@@ -399,17 +413,22 @@ def tree_header(slub_c: str) -> str:
 	for name in REQUIRED_NAMES:
 		if not cscan.mentions(code, name):
 			raise not_judged(f'mm/slub.c has no {name}, which the suite reads')
+	barns = cscan.defines_struct(code, 'node_barn')
+	masks = tracking_masks(cscan.nodemasks(code), barns)
 	has = {
-		'SLUB_HP_HAVE_SLAB_NODES': cscan.declares(code, 'nodemask_t', 'slab_nodes'),
-		'SLUB_HP_HAVE_SLAB_BARN_NODES': cscan.declares(code, 'nodemask_t', 'slab_barn_nodes'),
+		'SLUB_HP_HAVE_SLAB_NODES': 'slab_nodes' in masks,
+		'SLUB_HP_HAVE_SLAB_BARN_NODES': 'slab_barn_nodes' in masks,
 		'SLUB_HP_NODE_NOTIFIER': callback.notifier == 'node',
 		# The per_node[] layout with barns (7.x), whatever the notifier.
-		'SLUB_HP_HAVE_BARNS': cscan.defines_struct(code, 'node_barn'),
+		'SLUB_HP_HAVE_BARNS': barns,
 	}
 	lines = ['/* SPDX-License-Identifier: GPL-2.0 */',
 		 '/* Written by tools/slub-kunit: what this tree\'s mm/slub.c has. */']
 	lines += [f'#define {macro}\t{int(value)}' for macro, value in has.items()]
 	lines.append(f'#define SLUB_HP_CALLBACK\t{callback.function}')
+	# The suite is included after all of mm/slub.c: a renamed mask is
+	# reached under its usual name from there on.
+	lines += [f'#define {ours}\t{theirs}' for ours, theirs in masks.items() if ours != theirs]
 	return '\n'.join(lines) + '\n'
 
 

@@ -396,6 +396,22 @@ class CScanTest(unittest.TestCase):
 		self.assertEqual(cscan.slab_callback(block),
 				 cscan.Callback('memory', 'slab_memory_callback'))
 
+	def test_renamed_masks_are_found_where_unambiguous(self):
+		m = tree.tracking_masks
+		self.assertEqual(m(['slab_nodes'], False), {'slab_nodes': 'slab_nodes'})
+		self.assertEqual(m(['slab_tracked'], False), {'slab_nodes': 'slab_tracked'})
+		self.assertEqual(m(['slab_tracked', 'slab_barn_nodes'], True),
+				 {'slab_nodes': 'slab_tracked', 'slab_barn_nodes': 'slab_barn_nodes'})
+		self.assertEqual(m(['slab_nodes', 'barns_here'], True),
+				 {'slab_nodes': 'slab_nodes', 'slab_barn_nodes': 'barns_here'})
+		# dropped, not renamed; or two candidates: the suite observes instead
+		self.assertEqual(m([], False), {})
+		self.assertEqual(m(['slab_barn_nodes'], True), {'slab_barn_nodes': 'slab_barn_nodes'})
+		self.assertEqual(m(['a', 'b'], True), {})
+		text = tree.tree_header(TreeHeaderTest.SLUB.replace('slab_nodes;', 'slab_online;'))
+		self.assertIn('#define slab_nodes\tslab_online', text)
+		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
+
 	def test_node_notifier_wins_and_comments_do_not_count(self):
 		both = (self.CB + 'void f(void)\n{\n'
 			'\thotplug_memory_notifier(slab_memory_callback, 1);\n'
