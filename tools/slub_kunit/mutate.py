@@ -84,10 +84,10 @@ def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> V
 def main(req: RunRequest, only: Optional[List[str]], correct: bool = False) -> int:
 	stages = Stages()
 	with pipeline.session(req, stages) as s:
-		catalogue = load_catalogue(s.src.generation, CORRECT_DIR if correct else CATALOGUE_DIR)
-		entries = select(catalogue['correct' if correct else 'mutants'], only)
 		s.build.timeout = MUTANT_TIMEOUT_DEBUG if req.debug else MUTANT_TIMEOUT
 		s.prepare(req.patches)
+		catalogue = load_catalogue(s.generation, CORRECT_DIR if correct else CATALOGUE_DIR)
+		entries = select(catalogue['correct' if correct else 'mutants'], only)
 		log(f'baseline: {s.src.label}, {req.arch}, policy {s.policy}')
 		base, _ = s.build_and_boot()
 		if not base.ok:
@@ -97,7 +97,7 @@ def main(req: RunRequest, only: Optional[List[str]], correct: bool = False) -> i
 			judged = [run_correct(s, catalogue, entry) for entry in entries]
 		else:
 			verdicts = [run_one(s, catalogue, mutant) for mutant in entries]
-		label, generation, policy = s.src.label, s.src.generation, s.policy
+		label, generation, policy = s.src.label, s.generation, s.policy
 
 	if correct:
 		return report_correct(judged, f'{label} ({generation}), {req.arch}, policy {policy}')

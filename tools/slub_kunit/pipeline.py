@@ -150,13 +150,14 @@ def check_space(req: RunRequest, warm: bool) -> None:
 
 
 def metadata(req: RunRequest, src: source.Source, policy: str,
-	     patches: List[Patch], fuzz: List[str]) -> Dict[str, Any]:
+	     patches: List[Patch], fuzz: List[str],
+	     generation: Optional[str] = None) -> Dict[str, Any]:
 	return {
 		'kernel': src.label,
 		'package': src.package,
 		'version': src.version,
 		'commit': src.commit,
-		'generation': src.generation,
+		'generation': generation or src.generation,
 		'arch': req.arch,
 		'policy': policy,
 		'patches': [patch_meta(p) for p in patches],
@@ -196,8 +197,15 @@ class Session:
 	fuzz: List[str] = field(default_factory=list)
 
 	@property
+	def generation(self) -> str:
+		"""The work tree's, once prepared (patches may move the slab to
+		another notifier), else the pristine tree's; what the suite's C
+		decides from the same mm/slub.c."""
+		return source.generation_of(self.work or self.src.path)
+
+	@property
 	def policy(self) -> str:
-		return self.req.policy or source.default_policy(self.src.generation)
+		return self.req.policy or source.default_policy(self.generation)
 
 	def prepare(self, patches: List[Patch], edits: Optional[Dict[str, str]] = None) -> None:
 		with self.stages.stage('prepare'):
@@ -280,8 +288,8 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 		with session(req, stages) as s:
 			meta = metadata(req, s.src, s.policy, req.patches, [])
 			s.prepare(req.patches)
-			meta['fuzz'] = s.fuzz
-			log(f'kernel {s.src.label} ({s.src.generation} generation), arch {req.arch}, '
+			meta.update(fuzz=s.fuzz, generation=s.generation, policy=s.policy)
+			log(f'kernel {s.src.label} ({s.generation} generation), arch {req.arch}, '
 			    f'policy {s.policy}, patches: '
 			    f'{", ".join(p.name for p in req.patches) or "none"}')
 			outcome, raw = s.build_and_boot()

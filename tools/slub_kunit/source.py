@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from slub_kunit import procs
+from slub_kunit import cscan, procs
 from slub_kunit.common import (CacheLock, UserError, atomic_write, log, run, safe_name,
 			       write_if_changed)
 from slub_kunit.status import Exit
@@ -62,9 +62,23 @@ class Source:
 
 
 def generation_of(tree: str) -> str:
-	"""Which notifier the tree's slab listens on, from what it defines."""
-	with open(os.path.join(tree, 'include/linux/node.h'), errors='replace') as f:
-		return GEN_NODE if 'NODE_ADDING_FIRST_MEMORY' in f.read() else GEN_MEMORY
+	"""Which notifier the tree's slab listens on: the one mm/slub.c
+	registers its callback on, as the suite's C sees it (a tree in the
+	middle of the 6.17 series has the node notifier in the core and the
+	slab still on the memory notifier). Where mm/slub.c registers none,
+	what include/linux/node.h defines."""
+	try:
+		with open(os.path.join(tree, 'mm', 'slub.c'), errors='surrogateescape') as f:
+			callback = cscan.slab_callback(f.read())
+	except OSError:
+		callback = None
+	if callback:
+		return GEN_NODE if callback.notifier == 'node' else GEN_MEMORY
+	try:
+		with open(os.path.join(tree, 'include/linux/node.h'), errors='replace') as f:
+			return GEN_NODE if 'NODE_ADDING_FIRST_MEMORY' in f.read() else GEN_MEMORY
+	except OSError:
+		return GEN_MEMORY
 
 
 def default_policy(generation: str) -> str:

@@ -287,11 +287,15 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	json_path = req.json_path
 	stages = Stages()
 	with pipeline.session(req.with_patches([]), stages) as s:
+		# The policy expected of the baseline is expected of every step:
+		# a patch that changes it shows as a policy change.
+		s.req = dataclasses.replace(s.req, policy=s.policy)
 		log(f'baseline: {s.src.label}, {req.arch}, expected policy {s.policy}')
 		s.prepare([])
+		generation = s.generation
 		base, _ = s.build_and_boot()
 		steps = run_steps(s, series, base)
-		meta = pipeline.metadata(req, s.src, s.policy, series, [])
+		meta = pipeline.metadata(req, s.src, s.policy, series, [], generation)
 	meta['baseline'] = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
 	total = len(series)
 	line, code = overall(steps, total)

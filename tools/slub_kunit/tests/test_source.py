@@ -335,3 +335,45 @@ class GitTest(TempTest):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class OneDetectorTest(unittest.TestCase):
+	"""The runner and the suite's C read the generation from the same place:
+	the callback mm/slub.c registers, in the tree as patched."""
+
+	SLUB = ('static int slab_memory_callback(struct notifier_block *self,\n'
+		'\t\t\t\tunsigned long action, void *arg)\n{\n\treturn 0;\n}\n'
+		'static nodemask_t slab_nodes;\n'
+		'kmem_cache_node get_node init_kmem_cache_node node_nr_slabs '
+		'flush_all_cpus_locked __kmem_cache_do_shrink;\n'
+		'void __init kmem_cache_init(void)\n{\n'
+		'\thotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI);\n}\n')
+
+	def tree(self, slub, node_h):
+		root = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, root)
+		os.makedirs(os.path.join(root, 'mm'))
+		os.makedirs(os.path.join(root, 'include/linux'))
+		with open(os.path.join(root, 'mm/slub.c'), 'w') as f:
+			f.write(slub)
+		with open(os.path.join(root, 'include/linux/node.h'), 'w') as f:
+			f.write(node_h)
+		return root
+
+	def agree(self, root):
+		from slub_kunit import tree
+		with open(os.path.join(root, 'mm/slub.c')) as f:
+			header = tree.tree_header(f.read())
+		c_node = '#define SLUB_HP_NODE_NOTIFIER\t1' in header
+		return source.generation_of(root), c_node
+
+	def test_middle_of_the_node_notifier_series(self):
+		# the core's node notifier is there, the slab still on the memory one
+		mid = self.tree(self.SLUB, '#define NODE_ADDING_FIRST_MEMORY 0\n')
+		self.assertEqual(self.agree(mid), (source.GEN_MEMORY, False))
+		self.assertEqual(source.default_policy(source.generation_of(mid)), 'normal')
+		# the patch that moves the slab over
+		moved = self.tree(self.SLUB.replace('hotplug_memory_notifier', 'hotplug_node_notifier'),
+				  '#define NODE_ADDING_FIRST_MEMORY 0\n')
+		self.assertEqual(self.agree(moved), (source.GEN_NODE, True))
+		self.assertEqual(source.default_policy(source.generation_of(moved)), 'memory')

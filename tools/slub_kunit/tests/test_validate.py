@@ -79,6 +79,7 @@ class FakeSession:
 		self.boots = []
 
 	policy = 'normal'
+	generation = source.GEN_MEMORY
 
 	def prepare(self, series, edits=None):
 		if self.fail_apply is not None and len(series) == self.fail_apply:
