@@ -672,15 +672,16 @@ static int slub_hp_suite_init(struct kunit_suite *suite)
 {
 	int nid;
 
-	/* The CPU's node if it has normal memory, else the first that does. */
+	/*
+	 * The first node with normal memory and CPUs, whichever CPU runs this:
+	 * each case's nodes are the same in every boot.
+	 */
 	slub_hp.normal_nid = numa_mem_id();
-	if (!node_state(slub_hp.normal_nid, N_NORMAL_MEMORY) ||
-	    !node_state(slub_hp.normal_nid, N_CPU))
-		for_each_node_state(nid, N_NORMAL_MEMORY)
-			if (node_state(nid, N_CPU)) {
-				slub_hp.normal_nid = nid;
-				break;
-			}
+	for_each_node_state(nid, N_NORMAL_MEMORY)
+		if (node_state(nid, N_CPU)) {
+			slub_hp.normal_nid = nid;
+			break;
+		}
 	slub_hp.other_nid = NUMA_NO_NODE;
 	slub_hp.memless_nid = NUMA_NO_NODE;
 	slub_hp.cpu_nid = NUMA_NO_NODE;
