@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from slub_kunit import pipeline, tree
+from slub_kunit import pipeline, results, tree
 from slub_kunit.common import REPO, Stages, UserError, atomic_write, log
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Correct, Exit, Mutant
@@ -133,36 +133,19 @@ def select(mutants: List[Dict[str, Any]], only: Optional[List[str]]) -> List[Dic
 	return [m for m in mutants if m['name'] in only]
 
 
-def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, Any]) -> Verdict:
-	"""Breaks one file of the work tree, builds and boots, puts it back."""
-	if mutant.get('debug') and not s.req.debug:
-		# Only a checker (kmemleak, lockdep, KASAN) sees what it breaks.
-		return Verdict(mutant['name'], Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
-	rel = mutant.get('file', catalogue['file'])
-	tree.mark_modified(s.work, rel)
-	target = os.path.join(s.work, rel)
-	with open(target) as f:
-		pristine = f.read()
-	text = apply_entry(pristine, mutant)
-	if text is None:
-		return Verdict(mutant['name'], Mutant.STALE, 'search text not found exactly once')
-	log(f'mutant {mutant["name"]}: {mutant["invariant"]}')
-	atomic_write(target, text)
-	try:
-		out, _ = s.build_and_boot()
-	except UserError as err:
-		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
-			raise
-		status = Mutant.NO_BUILD if err.code == Exit.BUILD else Mutant.NOT_JUDGED
-		return Verdict(mutant['name'], status, str(err))
-	finally:
-		atomic_write(target, pristine)
-	return judge(mutant, out.failures(), out.problems)
+@dataclass
+class Tried:
+	"""One catalogue entry built and booted, or why it was not."""
+	outcome: Optional[results.Outcome] = None
+	stale: bool = False
+	stopped: Optional[Exit] = None	# BUILD or NOT_JUDGED
+	detail: str = ''
 
 
-def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
-		entry: Dict[str, Any]) -> Tuple[str, Correct, str]:
-	"""Builds and boots one correct patch: every case must pass."""
+def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, Any],
+	      what: str) -> Tried:
+	"""Changes one file of the work tree as entry says, builds and boots,
+	puts the file back."""
 	rel = entry.get('file', catalogue['file'])
 	tree.mark_modified(s.work, rel)
 	target = os.path.join(s.work, rel)
@@ -170,18 +153,47 @@ def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
 		pristine = f.read()
 	text = apply_entry(pristine, entry)
 	if text is None:
-		return entry['name'], Correct.STALE, 'search text not found exactly once'
-	log(f'correct patch {entry["name"]}: {entry["reason"]}')
+		return Tried(stale=True, detail='search text not found exactly once')
+	log(f'{what} {entry["name"]}: {entry.get("invariant") or entry.get("reason")}')
 	atomic_write(target, text)
 	try:
 		out, _ = s.build_and_boot()
 	except UserError as err:
 		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
 			raise
-		status = Correct.NO_BUILD if err.code == Exit.BUILD else Correct.NOT_JUDGED
-		return entry['name'], status, str(err)
+		return Tried(stopped=err.code, detail=str(err))
 	finally:
 		atomic_write(target, pristine)
-	if out.ok:
-		return entry['name'], Correct.PASSED, out.summary()
-	return entry['name'], Correct.FLAGGED, (out.failures() + out.problems)[0]
+	return Tried(outcome=out)
+
+
+def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, Any]) -> Verdict:
+	"""Breaks one file of the work tree, builds and boots, puts it back."""
+	name = mutant['name']
+	if mutant.get('debug') and not s.req.debug:
+		# Only a checker (kmemleak, lockdep, KASAN) sees what it breaks.
+		return Verdict(name, Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
+	tried = try_entry(s, catalogue, mutant, 'mutant')
+	if tried.stale:
+		return Verdict(name, Mutant.STALE, tried.detail)
+	if tried.stopped is not None:
+		status = Mutant.NO_BUILD if tried.stopped == Exit.BUILD else Mutant.NOT_JUDGED
+		return Verdict(name, status, tried.detail)
+	assert tried.outcome is not None
+	return judge(mutant, tried.outcome.failures(), tried.outcome.problems)
+
+
+def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
+		entry: Dict[str, Any]) -> Tuple[str, Correct, str]:
+	"""Builds and boots one correct patch: every case must pass."""
+	name = entry['name']
+	tried = try_entry(s, catalogue, entry, 'correct patch')
+	if tried.stale:
+		return name, Correct.STALE, tried.detail
+	if tried.stopped is not None:
+		status = Correct.NO_BUILD if tried.stopped == Exit.BUILD else Correct.NOT_JUDGED
+		return name, status, tried.detail
+	assert tried.outcome is not None
+	if tried.outcome.ok:
+		return name, Correct.PASSED, tried.outcome.summary()
+	return name, Correct.FLAGGED, (tried.outcome.failures() + tried.outcome.problems)[0]

@@ -222,3 +222,57 @@ class BuildErrorTest(unittest.TestCase):
 		       '../mm/slub_kunit.c:12:1: error: unknown type name \'x\'\n')
 		self.assertIsNone(kunit_tool.suite_only_error(out))
 		self.assertIsNone(kunit_tool.suite_only_error('make: *** [Makefile] Error 2\n'))
+
+
+class CatalogueEntryTest(unittest.TestCase):
+	"""Mutants and correct patches: one file changed, built, booted, put back."""
+
+	def setUp(self):
+		import os
+		import shutil
+		import tempfile
+		self.tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, self.tmp)
+		os.makedirs(os.path.join(self.tmp, 'work', 'mm'))
+		self.slub = os.path.join(self.tmp, 'work', 'mm', 'slub.c')
+		with open(self.slub, 'w') as f:
+			f.write('int a;\n')
+
+	def session(self, cases=None, error=None):
+		from unittest import mock
+		fake = mock.Mock(work=self.slub[:-len('/mm/slub.c')])
+		seen = []
+
+		def build_and_boot():
+			with open(self.slub) as f:
+				seen.append(f.read())
+			if error:
+				raise error
+			return results.Outcome(cases=cases or {}), None
+		fake.build_and_boot.side_effect = build_and_boot
+		fake.req.debug = False
+		return fake, seen
+
+	def test_correct_and_mutant(self):
+		from slub_kunit.common import UserError
+		from slub_kunit.status import Correct, Exit
+		cat = {'file': 'mm/slub.c'}
+		entry = {'name': 'x', 'reason': 'r', 'edits': [{'search': 'int a;', 'replace': 'int b;'}]}
+		s, seen = self.session({'s.c': Status.PASS})
+		self.assertEqual(mutate.run_correct(s, cat, entry)[1], Correct.PASSED)
+		self.assertEqual(seen, ['int b;\n'])
+		s, _ = self.session({'s.c': Status.FAIL})
+		self.assertEqual(mutate.run_correct(s, cat, entry)[1], Correct.FLAGGED)
+		s, _ = self.session(error=UserError('not judged: x', Exit.NOT_JUDGED))
+		self.assertEqual(mutate.run_correct(s, cat, entry)[1], Correct.NOT_JUDGED)
+		stale = dict(entry, edits=[{'search': 'int z;', 'replace': ''}])
+		self.assertEqual(mutate.run_correct(s, cat, stale)[1], Correct.STALE)
+		renamed = {'name': 'y', 'reason': 'r', 'rename': {'a': 'c'}, 'edits': []}
+		s, seen = self.session({'s.c': Status.PASS})
+		mutate.run_correct(s, cat, renamed)
+		self.assertEqual(seen, ['int c;\n'])
+		mutant = dict(entry, invariant='I', killers=['s.c'])
+		s, _ = self.session({'s.c': Status.FAIL})
+		self.assertEqual(mutate.run_one(s, cat, mutant).status, Mutant.KILLED)
+		with open(self.slub) as f:
+			self.assertEqual(f.read(), 'int a;\n')
