@@ -93,7 +93,10 @@ def end_group(proc: subprocess.Popen, grace: float = GRACE) -> None:
 		except ProcessLookupError:
 			pass
 	proc.wait()
-	while group_alive(pgid):
+	# Killed, but maybe not yet reaped by whoever inherited them: wait a
+	# little, never forever.
+	deadline = time.monotonic() + grace
+	while group_alive(pgid) and time.monotonic() < deadline:
 		time.sleep(0.05)
 
 
