@@ -191,6 +191,8 @@ static bool slub_hp_fill_cpu_partial(struct slub_hp_held *h)
 		prev = slab;
 	}
 	h->nr = kept;
+	/* Under KASAN freed objects wait in quarantine: free them, here. */
+	kasan_cache_shrink(h->s);
 	on_list = slub_hp_cpu_partial_nodes(h->s);
 	return nodes_weight(on_list) >= 2;
 }
