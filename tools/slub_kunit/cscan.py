@@ -62,12 +62,39 @@ def clean(slub_c: str) -> str:
 	return _preprocessor_free(strip_comments(slub_c))
 
 
+# Words that qualify a declaration rather than name it: C's own, and the
+# kernel's attribute macros (__read_mostly, __initdata, __section(...),
+# ____cacheline_aligned), which all start with two underscores.
+_QUALIFIERS = {'static', 'extern', 'const', 'volatile', 'register', 'thread_local',
+	       '_Thread_local'}
+_PARENS = re.compile(r'\((?:[^()]|\([^()]*\))*\)')
+
+
+def _declared_name(stmt: str, ctype: str) -> Optional[str]:
+	"""The object a file-scope statement declares of type ctype, or None
+	(another type, a pointer, an array, a function, several names)."""
+	head = _PARENS.sub(' ', stmt.split('=', 1)[0].rstrip(';'))
+	words = head.split()
+	if ctype not in words or any(not re.fullmatch(r'[A-Za-z_]\w*', w) for w in words):
+		return None
+	names = [w for w in words[words.index(ctype) + 1:]
+		 if w not in _QUALIFIERS and not w.startswith('__')]
+	return names[0] if len(names) == 1 else None
+
+
+def declared(code: str, ctype: str) -> List[str]:
+	"""The file-scope objects of type ctype comment-free code declares, in
+	order, with any qualifiers or attributes around their names."""
+	out: List[str] = []
+	for stmt in file_scope(code):
+		name = _declared_name(stmt, ctype)
+		if name and name not in out:
+			out.append(name)
+	return out
+
+
 def declares(code: str, ctype: str, name: str) -> bool:
-	"""Whether comment-free code declares a file-scope object name of type
-	ctype, with any qualifiers or attributes around it."""
-	pat = re.compile(rf'^\s*(?:{_QUAL}\s+)*{re.escape(ctype)}\s+(?:{_QUAL}\s+)*'
-			 rf'{re.escape(name)}\b\s*(?:{_QUAL}\s*)*(?:=[^;]*)?;\s*$', re.S)
-	return any(pat.match(stmt) for stmt in file_scope(code))
+	return name in declared(code, ctype)
 
 
 @dataclass(frozen=True)
@@ -105,11 +132,11 @@ def _defined(code: str, fn: str) -> bool:
 			 r'[^;{)]*\)\s*\{', code) is not None
 
 
-def slab_callback(slub_c: str) -> Optional[Callback]:
-	"""The callback mm/slub.c registers on the hotplug notifier, through
-	hotplug_*_notifier() or register_*_notifier() of a notifier_block; the
-	node notifier where a tree registers on both. None if there is none."""
-	code = clean(slub_c)
+def slab_callback(code: str) -> Optional[Callback]:
+	"""The callback comment-free mm/slub.c (clean()) registers on the
+	hotplug notifier, through hotplug_*_notifier() or register_*_notifier()
+	of a notifier_block; the node notifier where a tree registers on both.
+	None if there is none."""
 	found = [Callback(kind, fn) for kind, fn in
 		 list(_hotplug_macro(code)) + list(_registered_blocks(code)) if _defined(code, fn)]
 	for kind in reversed(NOTIFIERS):
@@ -117,19 +144,6 @@ def slab_callback(slub_c: str) -> Optional[Callback]:
 			if cb.notifier == kind:
 				return cb
 	return None
-
-
-def nodemasks(code: str) -> List[str]:
-	"""The file-scope nodemask_t objects comment-free code declares, in
-	order."""
-	pat = re.compile(rf'^\s*(?:{_QUAL}\s+)*nodemask_t\s+(?:{_QUAL}\s+)*([A-Za-z_]\w*)\b'
-			 rf'\s*(?:{_QUAL}\s*)*(?:=[^;]*)?;\s*$', re.S)
-	out = []
-	for stmt in file_scope(code):
-		m = pat.match(stmt)
-		if m and m.group(1) not in out:
-			out.append(m.group(1))
-	return out
 
 
 def defines_struct(code: str, name: str) -> bool:

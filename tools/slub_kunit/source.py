@@ -69,7 +69,7 @@ def generation_of(tree: str) -> str:
 	what include/linux/node.h defines."""
 	try:
 		with open(os.path.join(tree, 'mm', 'slub.c'), errors='surrogateescape') as f:
-			callback = cscan.slab_callback(f.read())
+			callback = cscan.slab_callback(cscan.clean(f.read()))
 	except OSError:
 		callback = None
 	if callback:

@@ -406,7 +406,7 @@ def tracking_masks(declared: List[str], barns: bool) -> Dict[str, str]:
 def tree_header(slub_c: str) -> str:
 	"""mm/slub_kunit_tree.h for a tree whose mm/slub.c reads slub_c."""
 	code = cscan.clean(slub_c)
-	callback = cscan.slab_callback(slub_c)
+	callback = cscan.slab_callback(code)
 	if callback is None:
 		raise not_judged('mm/slub.c registers no callback on the memory or node '
 				 'hotplug notifier, which the suite drives')
@@ -414,7 +414,7 @@ def tree_header(slub_c: str) -> str:
 		if not cscan.mentions(code, name):
 			raise not_judged(f'mm/slub.c has no {name}, which the suite reads')
 	barns = cscan.defines_struct(code, 'node_barn')
-	masks = tracking_masks(cscan.nodemasks(code), barns)
+	masks = tracking_masks(cscan.declared(code, 'nodemask_t'), barns)
 	has = {
 		'SLUB_HP_HAVE_SLAB_NODES': 'slab_nodes' in masks,
 		'SLUB_HP_HAVE_SLAB_BARN_NODES': 'slab_barn_nodes' in masks,

@@ -375,6 +375,18 @@ class CScanTest(unittest.TestCase):
 			with self.subTest(decl=decl):
 				self.assertTrue(cscan.declares(cscan.clean(decl), 'nodemask_t', 'slab_nodes'))
 
+	def test_the_name_beside_its_qualifiers(self):
+		code = cscan.clean('static nodemask_t slab_nodes __read_mostly;\n'
+				   'static nodemask_t __initdata boot_nodes = NODE_MASK_NONE;\n'
+				   'nodemask_t ____cacheline_aligned slab_barn_nodes __section(".x");\n'
+				   'static nodemask_t *not_a_mask;\nstatic nodemask_t masks[2];\n')
+		self.assertEqual(cscan.declared(code, 'nodemask_t'),
+				 ['slab_nodes', 'boot_nodes', 'slab_barn_nodes'])
+		text = tree.tree_header(TreeHeaderTest.SLUB.replace(
+			'slab_nodes;', 'slab_nodes __read_mostly;'))
+		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
+		self.assertNotIn('#define slab_nodes', text)
+
 	def test_not_a_declaration(self):
 		for text in ('/* static nodemask_t slab_nodes; */',
 			     '// static nodemask_t slab_nodes;',
@@ -389,11 +401,11 @@ class CScanTest(unittest.TestCase):
 	def test_callback_through_the_registration(self):
 		renamed = self.CB.replace('slab_memory_callback', 'slab_node_event')
 		reg = renamed + 'void __init init(void)\n{\n\thotplug_node_notifier(slab_node_event, 1);\n}\n'
-		self.assertEqual(cscan.slab_callback(reg), cscan.Callback('node', 'slab_node_event'))
+		self.assertEqual(cscan.slab_callback(cscan.clean(reg)), cscan.Callback('node', 'slab_node_event'))
 		block = (self.CB + 'static struct notifier_block slab_nb __read_mostly = {\n'
 			 '\t.priority = 1,\n\t.notifier_call = slab_memory_callback,\n};\n'
 			 'void __init init(void)\n{\n\tregister_memory_notifier(&slab_nb);\n}\n')
-		self.assertEqual(cscan.slab_callback(block),
+		self.assertEqual(cscan.slab_callback(cscan.clean(block)),
 				 cscan.Callback('memory', 'slab_memory_callback'))
 
 	def test_renamed_masks_are_found_where_unambiguous(self):
@@ -416,11 +428,11 @@ class CScanTest(unittest.TestCase):
 		both = (self.CB + 'void f(void)\n{\n'
 			'\thotplug_memory_notifier(slab_memory_callback, 1);\n'
 			'\thotplug_node_notifier(slab_memory_callback, 1);\n}\n')
-		self.assertEqual(cscan.slab_callback(both).notifier, 'node')
+		self.assertEqual(cscan.slab_callback(cscan.clean(both)).notifier, 'node')
 		commented = self.CB + '/* hotplug_node_notifier(slab_memory_callback, 1); */\n'
-		self.assertIsNone(cscan.slab_callback(commented))
+		self.assertIsNone(cscan.slab_callback(cscan.clean(commented)))
 		undefined = 'void f(void)\n{\n\thotplug_node_notifier(elsewhere, 1);\n}\n'
-		self.assertIsNone(cscan.slab_callback(undefined))
+		self.assertIsNone(cscan.slab_callback(cscan.clean(undefined)))
 
 
 class CheckPatchTest(unittest.TestCase):
