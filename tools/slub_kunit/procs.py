@@ -74,30 +74,31 @@ def group_alive(pgid: int) -> bool:
 		return True
 
 
-def end_group(proc: subprocess.Popen, grace: float = GRACE) -> None:
-	"""Ends proc's whole group: SIGTERM, then SIGKILL after grace
-	seconds; returns once nothing of it is left."""
-	pgid = proc.pid
-	if group_alive(pgid):
-		try:
-			os.killpg(pgid, signal.SIGTERM)
-		except ProcessLookupError:
-			pass
+def _signal_group(pgid: int, sig: int) -> None:
+	try:
+		os.killpg(pgid, sig)
+	except ProcessLookupError:
+		pass
+
+
+def _wait_group(proc: subprocess.Popen, grace: float) -> None:
+	"""Until proc's group is empty (its leader reaped meanwhile), or grace
+	seconds: a killed process another parent has yet to reap still counts,
+	so never forever."""
 	deadline = time.monotonic() + grace
-	while group_alive(pgid) and time.monotonic() < deadline:
+	while group_alive(proc.pid) and time.monotonic() < deadline:
 		proc.poll()
 		time.sleep(0.05)
-	if group_alive(pgid):
-		try:
-			os.killpg(pgid, signal.SIGKILL)
-		except ProcessLookupError:
-			pass
+
+
+def end_group(proc: subprocess.Popen, grace: float = GRACE) -> None:
+	"""Ends proc's whole group: SIGTERM, then SIGKILL after grace
+	seconds; returns once nothing of it is left, or after another grace."""
+	_signal_group(proc.pid, signal.SIGTERM)
+	_wait_group(proc, grace)
+	_signal_group(proc.pid, signal.SIGKILL)
 	proc.wait()
-	# Killed, but maybe not yet reaped by whoever inherited them: wait a
-	# little, never forever.
-	deadline = time.monotonic() + grace
-	while group_alive(pgid) and time.monotonic() < deadline:
-		time.sleep(0.05)
+	_wait_group(proc, grace)
 
 
 def release(proc: subprocess.Popen) -> None:

@@ -38,9 +38,14 @@ def state_path(work: str, name: str) -> str:
 	return os.path.join(work + '.state', name)
 
 
-def _mark_dirty(work: str) -> None:
+def _new_state(work: str, name: str) -> str:
+	"""state_path(), its directory made if need be, for writing."""
 	os.makedirs(work + '.state', exist_ok=True)
-	open(state_path(work, DIRTY), 'w').close()
+	return state_path(work, name)
+
+
+def _mark_dirty(work: str) -> None:
+	open(_new_state(work, DIRTY), 'w').close()
 
 
 def _mark_clean(work: str) -> None:
@@ -148,8 +153,7 @@ def _read_manifest(work: str) -> List[str]:
 def mark_modified(work: str, rel: str) -> None:
 	"""Records that rel was edited in place (a mutant), so that the next
 	prepare() gives it a fresh mtime and make rebuilds what it compiled."""
-	os.makedirs(work + '.state', exist_ok=True)
-	with open(state_path(work, MANIFEST), 'a') as f:
+	with open(_new_state(work, MANIFEST), 'a') as f:
 		f.write(f'{rel}\n')
 
 
@@ -193,8 +197,7 @@ def _apply_all(work: str, label: str, patches: List[Patch], repo: str,
 
 
 def _write_manifest(work: str, changed: List[str]) -> None:
-	os.makedirs(work + '.state', exist_ok=True)
-	atomic_write(state_path(work, MANIFEST), ''.join(f'{rel}\n' for rel in sorted(set(changed))))
+	atomic_write(_new_state(work, MANIFEST), ''.join(f'{rel}\n' for rel in sorted(set(changed))))
 
 
 def _link_pristine(pristine: str, work: str, rel: str) -> None:

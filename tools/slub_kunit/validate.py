@@ -306,9 +306,9 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	for st in steps:
 		print(f'\n[{st.n}/{total}] {st.patch.label}: {st.status.value}' +
 		      (f'\n  {st.line}' if st.line else ''))
-		if pipeline.suite_files(st.patch):
-			print(f'  NOTE: this patch also edits the suite: '
-			      f'{", ".join(pipeline.suite_files(st.patch))}')
+		edited = pipeline.suite_files(st.patch)
+		if edited:
+			print(f'  NOTE: this patch also edits the suite: {", ".join(edited)}')
 		for note in st.fuzz:
 			print(f'  WARNING: applied with fuzz: {note}')
 		if st.changes:
