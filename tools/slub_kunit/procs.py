@@ -22,27 +22,29 @@ from typing import Any, Dict, Iterator, Optional, Sequence
 GRACE = 5.0
 
 LAUNCHER = r'''
-import ctypes, os, signal, subprocess, sys, time
+import ctypes, os, signal, subprocess, sys
 ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 if os.getppid() != int(sys.argv[1]):
     sys.exit(128 + signal.SIGTERM)  # the runner was gone already
 grace = float(sys.argv[2])
-stopping = None
+stopping = False
 
 def stop(signum, frame):
     global stopping
-    if stopping is None:
-        stopping = time.monotonic()
+    if not stopping:
+        stopping = True
         os.killpg(0, signal.SIGTERM)
+        signal.setitimer(signal.ITIMER_REAL, grace)
 
+def kill(signum, frame):
+    os.killpg(0, signal.SIGKILL)
+
+signal.signal(signal.SIGALRM, kill)
 for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
     signal.signal(s, stop)
 child = subprocess.Popen(sys.argv[3:])
-while child.poll() is None:
-    if stopping is not None and time.monotonic() - stopping > grace:
-        os.killpg(0, signal.SIGKILL)
-    time.sleep(0.05)
-if stopping is not None:
+child.wait()
+if stopping:
     os.killpg(0, signal.SIGKILL)  # what the command left behind, and this
 code = child.returncode
 sys.exit(code if code >= 0 else 128 - code)
