@@ -7,7 +7,7 @@
 import os
 import shutil
 import string
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 from slub_kunit.common import UserError, log, run, write_if_changed
 from slub_kunit.status import Exit
@@ -53,11 +53,26 @@ def missing_packages(arches: List[str]) -> List[str]:
 	return sorted({pkg for what, pkg in needs.items() if not _present(what)})
 
 
+# What reading mail needs: git mailsplit and mailinfo, and b4 for threads.
+MAIL_NEEDS: Dict[str, str] = {'git': 'git', 'b4': 'b4'}
+
+
+def ensure_commands(needs: Dict[str, str]) -> None:
+	"""ensure_packages() for a few commands only."""
+	missing = sorted({pkg for what, pkg in needs.items() if not _present(what)})
+	if missing:
+		_install(missing, lambda: sorted({pkg for what, pkg in needs.items()
+						  if not _present(what)}))
+
+
 def ensure_packages(arches: List[str]) -> None:
 	"""Installs what is missing as root; otherwise says what to install."""
 	missing = missing_packages(arches)
-	if not missing:
-		return
+	if missing:
+		_install(missing, lambda: missing_packages(arches))
+
+
+def _install(missing: List[str], still_missing: Callable[[], List[str]]) -> None:
 	line = 'apt-get install -y ' + ' '.join(missing)
 	if os.geteuid() != 0:
 		raise UserError(f'missing packages; run as root: {line}', Exit.SETUP)
@@ -67,7 +82,7 @@ def ensure_packages(arches: List[str]) -> None:
 	if res.returncode != 0:
 		run(['apt-get', 'update', '-q'], env=env)
 		run(['apt-get', 'install', '-y', '-q'] + missing, env=env)
-	still = missing_packages(arches)
+	still = still_missing()
 	if still:
 		raise UserError(f'still missing after install: {" ".join(still)}', Exit.SETUP)
 

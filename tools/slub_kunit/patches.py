@@ -3,21 +3,22 @@
 # Patches are untrusted input. A file given with --patch (a diff, a git
 # format-patch file or an mbox of several) is read whole, split into its
 # messages, and refused before anything is touched if it is not a diff or
-# names a path outside the tree. A patch is applied to one work tree only,
+# names a path outside the tree. Mail in any form the list gives (mbox
+# forms, gzip, CRLF, a maildir, a thread with several revisions and
+# replies) is read by mail.py. A patch is applied to one work tree only,
 # through a private copy of every file it touches.
 
 import email.header
 import hashlib
 import os
 import re
-from dataclasses import dataclass
-from typing import List, Set
+import tempfile
+from dataclasses import dataclass, field
+from typing import List, Optional, Set
 
+from slub_kunit import mail
 from slub_kunit.common import UserError, printable, run
 from slub_kunit.status import Exit
-
-# git format-patch and git send-email start every message of an mbox so.
-MBOX_FROM = re.compile(r'^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$', re.M)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Patch:
 	index: int	# 1-based place in that file
 	count: int	# messages in that file
 	text: str
+	message_id: str = ''	# read from mail: its Message-Id
 
 	@property
 	def name(self) -> str:
@@ -105,10 +107,29 @@ def outside(rel: str) -> bool:
 	return '..' in parts or os.path.normpath(rel).startswith('..')
 
 
-def read(path: str) -> List[Patch]:
-	"""The patches in a file, checked: readable, a text diff, paths inside
-	the tree. Raises UserError (exit 4) naming the file and the problem."""
-	name = os.path.basename(path)
+@dataclass
+class Inputs:
+	"""What the --patch files gave: the patches in order, and the mail
+	threads they were taken from."""
+	patches: List[Patch] = field(default_factory=list)
+	threads: List[mail.Thread] = field(default_factory=list)
+
+
+def read_input(path: str, scratch: Optional[str] = None,
+	       choice: mail.Choice = mail.Choice()) -> Inputs:
+	"""The patches in a file or maildir, checked: readable, a text diff,
+	paths inside the tree. Raises UserError (exit 4) naming the input and
+	the problem; an incomplete series is refused here, before any build.
+	scratch is where mail is unpacked (the cache's; a temporary directory
+	if None)."""
+	name = printable(os.path.basename(path.rstrip('/')) or path)
+	scratch = scratch or tempfile.gettempdir()
+	if os.path.isdir(path):
+		if not mail.is_maildir(path):
+			raise UserError(f'patch {path}: a directory, but not a maildir (cur, new, tmp)',
+					Exit.PATCH)
+		got = mail.read(path, None, scratch, choice)
+		return _checked(path, got)
 	if not os.path.isfile(path):
 		raise UserError(f'patch {path}: no such file', Exit.PATCH)
 	try:
@@ -116,20 +137,32 @@ def read(path: str) -> List[Patch]:
 			data = f.read()
 	except OSError as e:
 		raise UserError(f'patch {path}: {e.strerror}', Exit.PATCH)
+	data = mail.unpacked(data, name)
 	if not data.strip():
 		raise UserError(f'patch {name}: empty file', Exit.PATCH)
 	if b'\0' in data:
 		raise UserError(f'patch {name}: binary file, not a diff', Exit.PATCH)
-	text = data.decode('utf-8', errors='surrogateescape')
-	starts = [m.start() for m in MBOX_FROM.finditer(text)]
-	if not starts or starts[0] != 0:
-		starts = [0] + starts
-	chunks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
-	out = [Patch(os.path.abspath(path), i + 1, len(chunks), chunk)
-	       for i, chunk in enumerate(chunks)]
+	if mail.is_mail(data):
+		return _checked(path, mail.read(path, data, scratch, choice))
+	out = Patch(os.path.abspath(path), 1, 1, data.decode('utf-8', errors='surrogateescape'))
+	check(out)
+	return Inputs([out])
+
+
+def _checked(path: str, got: mail.Read) -> Inputs:
+	count = len(got.patches)
+	out = []
+	for i, taken in enumerate(got.patches):
+		index, total = (taken.tag.k, taken.tag.n) if got.thread and taken.tag else (i + 1, count)
+		out.append(Patch(os.path.abspath(path), index, total, taken.text, taken.msgid))
 	for patch in out:
 		check(patch)
-	return out
+	return Inputs(out, [got.thread] if got.thread else [])
+
+
+def read(path: str, scratch: Optional[str] = None) -> List[Patch]:
+	"""read_input()'s patches, for a caller that wants nothing else."""
+	return read_input(path, scratch).patches
 
 
 def check(patch: Patch) -> None:
@@ -141,11 +174,18 @@ def check(patch: Patch) -> None:
 					'tree; refused', Exit.PATCH)
 
 
-def read_all(paths: List[str]) -> List[Patch]:
-	out: List[Patch] = []
+def read_inputs(paths: List[str], scratch: Optional[str] = None,
+		choice: mail.Choice = mail.Choice()) -> Inputs:
+	out = Inputs()
 	for path in paths:
-		out += read(path)
+		got = read_input(path, scratch, choice)
+		out.patches += got.patches
+		out.threads += got.threads
 	return out
+
+
+def read_all(paths: List[str], scratch: Optional[str] = None) -> List[Patch]:
+	return read_inputs(paths, scratch).patches
 
 
 def series(patch_dir: str) -> List[Patch]:
