@@ -8,9 +8,9 @@ import argparse
 import os
 import sys
 import unittest
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-from slub_kunit import patches, pipeline, procs
+from slub_kunit import host, mail, patches, pipeline, procs
 from slub_kunit.common import REPO, UserError, die
 from slub_kunit.kunit_tool import ARCHES
 from slub_kunit.pipeline import POLICIES, RunRequest
@@ -47,6 +47,13 @@ def jobs(text: str) -> int:
 		n = 0
 	if n < 1:
 		raise argparse.ArgumentTypeError(f'{text}: expected a whole number of at least 1')
+	return n
+
+
+def revision(text: str) -> int:
+	n = jobs(text)
+	if n > 999:
+		raise argparse.ArgumentTypeError(f'{text}: not a revision')
 	return n
 
 
@@ -95,7 +102,16 @@ def run_parser() -> argparse.ArgumentParser:
 	p.add_argument('--commit', metavar='REV',
 		       help='with --kernel PATH, a git repository: test this commit (git archive)')
 	p.add_argument('--patch', action='append', default=[], metavar='FILE', type=abs_path,
-		       help='patch or mbox to apply with -p1 after the suite; repeatable, in order')
+		       help='patch, mbox (git format-patch, b4 .mbx, a public-inbox thread, '
+		       'gzipped or not) or maildir to apply with -p1 after the suite; '
+		       'repeatable, in order')
+	p.add_argument('--revision', type=revision, metavar='N',
+		       help='from a thread, take revision N of the series (default: the newest)')
+	p.add_argument('--message-id', metavar='MSGID',
+		       help='from mail holding several series, the one whose thread holds MSGID')
+	p.add_argument('--reply-patch', action='append', default=[], metavar='MSGID',
+		       help='take the inline patch of the reply MSGID in place of the patch it '
+		       'answers (replies are left out otherwise); repeatable')
 	p.add_argument('--expect-policy', '--policy', dest='policy', choices=POLICIES,
 		       help='policy the suite expects (default: the generation\'s own)')
 	p.add_argument('--build-dir', metavar='DIR', type=abs_path,
@@ -118,8 +134,14 @@ def run_parser() -> argparse.ArgumentParser:
 
 def request_from(args: argparse.Namespace) -> RunRequest:
 	"""The run the options ask for; patch files are read and checked now."""
+	choice = mail.Choice(revision=args.revision, msgid=args.message_id,
+			     reply_patches=tuple(args.reply_patch))
+	inputs = patches.read_inputs(args.patch, os.path.join(args.cache, 'tmp'), choice)
+	if (args.revision or args.message_id or args.reply_patch) and not inputs.threads:
+		raise UserError('--revision, --message-id and --reply-patch choose from a mail '
+				'thread; no --patch is one', Exit.USAGE)
 	return RunRequest(cache=args.cache, kernel=args.kernel, commit=args.commit,
-			  arch=args.arch, patches=patches.read_all(args.patch),
+			  arch=args.arch, patches=inputs.patches, threads=inputs.threads,
 			  policy=args.policy, json_path=args.json_path,
 			  junit_path=args.junit_path, jobs=args.jobs, repeat=args.repeat,
 			  debug=args.debug, build_dir=args.build_dir,
@@ -148,6 +170,8 @@ def run_unit_tests() -> Tuple[int, int, int]:
 
 def cmd_test(args: argparse.Namespace) -> int:
 	kernels = args.kernel or ['6.12', '7']
+	# The mail tests read with git and b4: installed like the rest.
+	host.ensure_commands(host.MAIL_NEEDS)
 	passed, failed, skipped = run_unit_tests()
 	rows = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
 		 f'{skipped} skipped', failed == 0)]
@@ -172,7 +196,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 		req = validate.from_commits(req, args.commits)
 	elif not req.patches:
 		raise UserError('validate needs --patch FILE or --commits BASE..HEAD', Exit.USAGE)
-	return validate.main(req, report_path=args.report)
+	if (args.reply or args.checks) and len(req.threads) > 1:
+		raise UserError('--reply and --checks answer one series; these --patch files hold '
+				f'{len(req.threads)}', Exit.USAGE)
+	sender = reply_sender(args.reply_from) if args.reply else ''
+	return validate.main(req, validate.Answer(report=args.report, reply=args.reply,
+						  checks=args.checks, sender=sender))
+
+
+def reply_sender(given: Optional[str]) -> str:
+	"""--reply-from, or the user's git identity, or a name that says what
+	it is (git send-email and sendmail -t need a From)."""
+	from slub_kunit.export import identity
+	try:
+		name, addr = identity(given)
+	except UserError:
+		if given:
+			raise
+		name, addr = 'slub-kunit', 'slub-kunit@localhost'
+	return f'{name} <{addr}>'
+
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -222,6 +265,14 @@ def parser() -> argparse.ArgumentParser:
 			'commits up to HEAD, read with git archive and git format-patch')
 	sp.add_argument('--report', metavar='FILE', type=output_file,
 			help='a short plain-text report fit for a mailing-list reply')
+	sp.add_argument('--reply', metavar='FILE', type=output_file,
+			help='the verdict as a reply mail to the series (threaded under its cover '
+			'letter, reply-all), for git send-email or sendmail -t; nothing is sent')
+	sp.add_argument('--reply-from', metavar='"NAME <EMAIL>"',
+			help='the reply\'s From (default: your git identity)')
+	sp.add_argument('--checks', metavar='FILE', type=output_file,
+			help='one patchwork check per patch (state, context, description), as '
+			'JSON, for git-pw or pwclient')
 	sp.set_defaults(func=cmd_validate)
 
 	sp = sub.add_parser('export', parents=[where],

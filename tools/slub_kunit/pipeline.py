@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from slub_kunit import host, results, source, tree
 from slub_kunit.common import CacheLock, Stages, UserError, log, safe_name
 from slub_kunit.kunit_tool import ARCHES, Build, load_json
+from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
 from slub_kunit.status import Exit
 
@@ -50,6 +51,7 @@ class RunRequest:
 	commits: Optional[str] = None	# validate: the BASE..HEAD the patches came from
 	arch: str = 'x86_64'
 	patches: List[Patch] = field(default_factory=list)
+	threads: List[Thread] = field(default_factory=list)	# mail the patches came from
 	policy: Optional[str] = None
 	json_path: Optional[str] = None
 	junit_path: Optional[str] = None
@@ -134,6 +136,8 @@ def check_suite_edits(patches: List[Patch], allowed: bool) -> None:
 def patch_meta(patch: Patch) -> Dict[str, Any]:
 	meta: Dict[str, Any] = {'name': patch.name, 'subject': patch.subject,
 				'sha256': patch.sha256}
+	if patch.message_id:
+		meta['message_id'] = patch.message_id
 	files = suite_files(patch)
 	if files:
 		meta['edits_suite'] = files
@@ -165,6 +169,7 @@ def metadata(req: RunRequest, src: source.Source, policy: str,
 		'host': platform.node(),
 		'debug': req.debug,
 		'repeat': req.repeat,
+		'series': [t.as_json() for t in req.threads],
 	}
 
 

@@ -125,6 +125,46 @@ def splats(log: str) -> List[str]:
 	return out
 
 
+STAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+FAILED_AT = re.compile(r'#\s*(\S+): ((?:EXPECTATION|ASSERTION) FAILED at )(\S+)(.*)$')
+RESULT = re.compile(r'^\s*(?:not )?ok \d+ (.*?)(?:\s+#.*)?$')
+
+
+def failure_lines(log: str, cases: List[str], blocks: int = 2,
+		  lines: int = 5) -> Dict[str, List[str]]:
+	"""KUnit's own account of why each of cases failed: the first blocks
+	'EXPECTATION FAILED at file:line' messages of each, with up to lines
+	lines that follow, read from the kernel log. A message belongs to the
+	innermost test that ends after it (a parameter, or the case)."""
+	by_name: Dict[str, List[List[str]]] = {}
+	pending: List[List[str]] = []
+	current: Optional[List[str]] = None
+	for raw in log.splitlines():
+		line = STAMP.sub('', raw).rstrip()
+		m = FAILED_AT.search(line)
+		if m:
+			where = re.sub(r'^(\.\./)+work/[^/]+/', '', m.group(3))
+			current = [f'{m.group(2)}{where}{m.group(4)}']
+			pending.append(current)
+			continue
+		r = RESULT.match(line)
+		if r:
+			if pending:
+				by_name.setdefault(r.group(1).strip(), []).extend(pending)
+			pending, current = [], None
+			continue
+		if current is not None and len(current) <= lines and line.strip() and \
+		   not line.lstrip().startswith(('KTAP', '1..', '# Subtest')):
+			current.append(line.strip())
+	out: Dict[str, List[str]] = {}
+	for case in cases:
+		parts = case.split('.')
+		found = by_name.get(parts[-1]) or by_name.get('.'.join(parts[2:]), [])
+		if found:
+			out[case] = [text for block in found[:blocks] for text in block]
+	return out
+
+
 def annotate(result: Dict[str, Any], meta: Dict[str, Any]) -> Dict[str, Any]:
 	"""Records kernel, arch, policy and patches in kunit.py's JSON."""
 	result = dict(result)

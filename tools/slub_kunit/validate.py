@@ -18,6 +18,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from slub_kunit import answer as answers
 from slub_kunit import patches as patchfiles
 from slub_kunit import pipeline, results, source
 from slub_kunit.common import Stages, UserError, atomic_write, log
@@ -125,13 +126,15 @@ class StepResult:
 	fuzz: List[str] = field(default_factory=list)
 	changes: List[CaseChange] = field(default_factory=list)
 	new: List[str] = field(default_factory=list)	# changed since the step before
+	failures: Dict[str, List[str]] = field(default_factory=dict)	# KUnit's lines, by case
 
 	def as_json(self, total: int) -> Dict[str, Any]:
 		return {'step': self.n, 'of': total,
 			'patch': pipeline.patch_meta(self.patch),
 			'verdict': self.status.value, 'detail': self.line,
 			'summary': self.summary, 'problems': self.problems, 'fuzz': self.fuzz,
-			'changes': [c.as_json() for c in self.changes], 'new_changes': self.new}
+			'changes': [c.as_json() for c in self.changes], 'new_changes': self.new,
+			'failures': self.failures}
 
 
 def run_steps(s: pipeline.Session, series: List[Patch],
@@ -157,6 +160,7 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 			step.status, step.line = Step.HOST_FAILED, f'{err.strerror or err}'
 			break
 		out, _ = s.boot()
+		step.failures = results.failure_lines(s.build.kernel_log(), out.failures())
 		alt = None
 		if out.failures():
 			alt, _ = s.boot(other_policy(s.policy), stage=f'boot, policy {other_policy(s.policy)}')
@@ -191,9 +195,19 @@ def table(changes: List[CaseChange], policy: str) -> str:
 
 
 def reproduce(req: RunRequest, commits: Optional[str]) -> str:
+	"""One command that does it again; for a series from the list, one
+	that fetches it with b4 first, so that it works anywhere."""
 	cmd = ['tools/slub-kunit', 'validate', '--kernel', req.kernel, '--arch', req.arch]
+	fetch = []
 	if commits:
 		cmd += ['--commits', commits]
+	elif len(req.threads) == 1 and len(dict.fromkeys(p.source for p in req.patches)) == 1:
+		thread = req.threads[0]
+		fetch = ['b4', 'mbox', '-o', '-', thread.msgid]
+		cmd += ['--patch', 'thread.mbox', '--revision', str(thread.revision)]
+		for msgid in thread.taken:
+			if msgid not in thread.series_ids:
+				cmd += ['--reply-patch', msgid]
 	else:
 		for path in dict.fromkeys(p.source for p in req.patches):
 			cmd += ['--patch', path]
@@ -203,7 +217,10 @@ def reproduce(req: RunRequest, commits: Optional[str]) -> str:
 		cmd.append('--debug')
 	if req.repeat > 1:
 		cmd += ['--repeat', str(req.repeat)]
-	return ' '.join(shlex.quote(c) for c in cmd)
+	line = ' '.join(shlex.quote(c) for c in cmd)
+	if fetch:
+		return ' '.join(shlex.quote(c) for c in fetch) + ' > thread.mbox && ' + line
+	return line
 
 
 def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
@@ -281,7 +298,16 @@ def from_commits(req: RunRequest, spec: str) -> RunRequest:
 	return dataclasses.replace(req, patches=patchfiles.read(path), commit=base, commits=spec)
 
 
-def main(req: RunRequest, report_path: Optional[str] = None) -> int:
+@dataclass(frozen=True)
+class Answer:
+	"""Where validate's answer goes besides the terminal and --json."""
+	report: Optional[str] = None	# --report: plain text
+	reply: Optional[str] = None	# --reply: a reply mail to the series
+	checks: Optional[str] = None	# --checks: patchwork checks, one per patch
+	sender: str = ''		# the reply's From
+
+
+def main(req: RunRequest, answer: Answer = Answer()) -> int:
 	series = list(req.patches)
 	pipeline.check_suite_edits(series, req.allow_suite_edits)
 	json_path = req.json_path
@@ -316,7 +342,9 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	print(f'\nverdict: {line}')
 	data = {'slub_kunit_validate': SCHEMA_VERSION, **{k: meta[k] for k in (
 		'kernel', 'package', 'version', 'commit', 'generation', 'arch', 'policy', 'debug',
-		'repeat')}, 'other_policy': other_policy(meta['policy']),
+		'repeat', 'series')}, 'kernel_spec': req.kernel,
+		'other_policy': other_policy(meta['policy']),
+		'series_patches': [pipeline.patch_meta(p) for p in series],
 		'baseline': meta['baseline'], 'steps': [st.as_json(total) for st in steps],
 		'tested': len(steps), 'patches': total, 'verdict': line, 'reproduce': repro}
 	bad, pol = first(steps, Step.BROKEN), first(steps, Step.POLICY)
@@ -324,6 +352,14 @@ def main(req: RunRequest, report_path: Optional[str] = None) -> int:
 	data['first_policy_change'] = pol.n if pol else None
 	if json_path:
 		atomic_write(json_path, json.dumps(data, indent=2) + '\n')
-	if report_path:
-		atomic_write(report_path, text_report(meta, steps, total, line, repro))
+	if answer.report:
+		atomic_write(answer.report, text_report(meta, steps, total, line, repro))
+	thread = req.threads[0] if len(req.threads) == 1 else None
+	if answer.reply:
+		answers.write_reply(answer.reply, data, thread, answer.sender)
+		log(f'reply written to {answer.reply}' + (f', in reply to <{thread.msgid}>'
+							 if thread else ''))
+	if answer.checks:
+		answers.write_checks(answer.checks, data)
+		log(f'{total} patchwork check(s) written to {answer.checks}')
 	return code

@@ -64,6 +64,23 @@ def check_schema(value, schema, where='$'):
 			check_schema(item, schema['items'], f'{where}[{i}]')
 
 
+class FakeBuild:
+	"""The kernel log of the last boot: KUnit's lines for each failed case."""
+
+	def __init__(self, session):
+		self.session = session
+
+	def kernel_log(self):
+		out = ['KTAP version 1']
+		for name, status in self.session.last.items():
+			if status == Status.FAIL:
+				case = name.split('.')[1]
+				out += [f'[ 1.0]     # {case}: EXPECTATION FAILED at mm/slub_kunit.c:42',
+					'[ 1.0]     Expected node_state(nid, N_NORMAL_MEMORY), but',
+					f'[ 1.0] not ok 1 {case}']
+		return '\n'.join(out) + '\n'
+
+
 class FakeSession:
 	"""Applies nothing and builds nothing: the n-th prefix of the series
 	gives the outcomes the test says."""
@@ -77,6 +94,7 @@ class FakeSession:
 		self.n = 0
 		self.fuzz = []
 		self.boots = []
+		self.build = FakeBuild(self)
 
 	policy = 'normal'
 	generation = source.GEN_MEMORY
@@ -93,6 +111,7 @@ class FakeSession:
 	def boot(self, policy=None, stage=''):
 		self.boots.append((self.n, policy or self.policy))
 		cases = self.outcomes[self.n][policy or self.policy]
+		self.last = dict(cases)
 		return results.Outcome(cases=dict(cases)), None
 
 	def build_and_boot(self):
@@ -126,6 +145,7 @@ class ValidateSeriesTest(unittest.TestCase):
 		self.req = pipeline.RunRequest(cache=self.tmp, patches=self.series, debug=True,
 					       repeat=3, build_dir='/b', kernel_args=['x=1'],
 					       json_path=os.path.join(self.tmp, 'v.json'))
+		self.answer = validate.Answer(report=os.path.join(self.tmp, 'report.txt'))
 
 	def tearDown(self):
 		shutil.rmtree(self.tmp)
@@ -140,7 +160,7 @@ class ValidateSeriesTest(unittest.TestCase):
 			yield seen['session']
 		out = io.StringIO()
 		with mock.patch.object(pipeline, 'session', fake), contextlib.redirect_stdout(out):
-			code = validate.main(self.req, report_path=os.path.join(self.tmp, 'report.txt'))
+			code = validate.main(self.req, self.answer)
 		return code, out.getvalue(), seen
 
 	def test_first_bad_is_patch_2(self):
