@@ -218,6 +218,16 @@ def reply_sender(given: Optional[str]) -> str:
 
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+	from slub_kunit import validate, watch
+	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=args.jobs,
+			 policy=args.policy, repeat=args.repeat, debug=args.debug,
+			 build_dir=args.build_dir, allow_suite_edits=args.allow_suite_edits)
+	pipeline.check_paths(req)
+	return watch.main(args.spool, args.out, req, reply_sender(args.reply_from),
+			  validate.main, once=args.once, interval=args.interval)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
 	from slub_kunit import export
 	return export.main(args.kernel, args.cache, args.out, author=args.author,
@@ -274,6 +284,28 @@ def parser() -> argparse.ArgumentParser:
 			help='one patchwork check per patch (state, context, description), as '
 			'JSON, for git-pw or pwclient')
 	sp.set_defaults(func=cmd_validate)
+
+	sp = sub.add_parser('watch', parents=[where, build],
+			    help='the bot loop: judge every complete series that arrives in a '
+			    'maildir or mbox once, writing its reply mail and patchwork checks')
+	sp.add_argument('spool', type=abs_path, metavar='SPOOL',
+			help='a maildir or an mbox file that mail is added to (lei q -o, a '
+			'list subscription)')
+	sp.add_argument('--out', required=True, type=abs_path, metavar='DIR',
+			help='where each judged series gets a directory (reply.eml, '
+			'checks.json, report.txt, validate.json); also the loop\'s state')
+	sp.add_argument('--once', action='store_true',
+			help='one pass over the spool, then exit')
+	sp.add_argument('--interval', type=float, default=300.0, metavar='SECONDS',
+			help='between passes (default: %(default)s)')
+	sp.add_argument('--reply-from', metavar='"NAME <EMAIL>"',
+			help='the replies\' From (default: your git identity)')
+	sp.add_argument('--expect-policy', '--policy', dest='policy', choices=POLICIES)
+	sp.add_argument('--build-dir', metavar='DIR', type=abs_path)
+	sp.add_argument('--repeat', type=int, default=1, choices=range(1, 6), metavar='N')
+	sp.add_argument('--debug', action='store_true')
+	sp.add_argument('--allow-suite-edits', action='store_true')
+	sp.set_defaults(func=cmd_watch)
 
 	sp = sub.add_parser('export', parents=[where],
 			    help='write the suite as a git format-patch series for a tree')

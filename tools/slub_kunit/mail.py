@@ -475,21 +475,32 @@ def _raw(path: str) -> str:
 def _series(path: str, msgs: List[Message], scratch: str, name: str, choice: Choice) -> Read:
 	host.ensure_commands(host.MAIL_NEEDS)
 	thread, rev = pick(msgs, choice, name)
-	of_rev = [m for m in patch_messages(thread) if m.tag and m.tag.revision == rev]
-	gaps = missing([m.tag for m in of_rev if m.tag and m.tag.k > 0 and m.has_diff])
+	gaps = gaps_of(thread, rev)
 	if gaps:
 		raise UserError(f'patch {name}: series v{rev} "{printable(series_name(thread))}" '
 				f'is incomplete: missing {", ".join(gaps)}; refused before any '
 				'build', Exit.PATCH)
-	pool = os.path.join(scratch, 'pool')
+	return _take(path, thread, rev, scratch, name, choice)
+
+
+def gaps_of(thread: List[Message], rev: int) -> List[str]:
+	"""What revision rev of the thread's series lacks, by its tags."""
+	return missing([m.tag for m in patch_messages(thread)
+			if m.tag and m.tag.revision == rev and m.tag.k > 0 and m.has_diff])
+
+
+def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
+	  choice: Choice) -> Read:
+	"""Revision rev of the thread's series, as b4 am takes it."""
+	of_rev = [m for m in patch_messages(thread) if m.tag and m.tag.revision == rev]
+	pool = tempfile.mkdtemp(prefix='pool-', dir=scratch)
 	for d in ('cur', 'new', 'tmp'):
 		os.makedirs(os.path.join(pool, d))
 	for i, m in enumerate(thread):
 		shutil.copyfile(m.path, os.path.join(pool, 'new', f'{i:06d}.eml'))
 	anchor = next((m for m in of_rev if m.tag and m.tag.k == 0), None) or \
 		min((m for m in of_rev if m.tag), key=lambda m: m.tag.k if m.tag else 0)
-	out = os.path.join(scratch, 'b4')
-	os.makedirs(out)
+	out = tempfile.mkdtemp(prefix='b4-', dir=scratch)
 	files, _ = b4_am(pool, anchor.msgid, rev, out)
 	taken = [mailinfo(f, scratch) for f in files]
 	gaps = missing([t.tag for t in taken if t.tag])
@@ -509,6 +520,58 @@ def _series(path: str, msgs: List[Message], scratch: str, name: str, choice: Cho
 	    + ', '.join(f'<{printable(t.msgid)}>' for t in taken)
 	    + (f'; left out: {"; ".join(info.left)}' if info.left else ''))
 	return Read(taken, info)
+
+
+@dataclass
+class Found:
+	"""One series of a spool: taken, waiting for the rest of its patches,
+	or refused (b4 or the checks would not take it)."""
+	name: str		# the series' subject, tags dropped
+	revision: int
+	read: Optional[Read] = None
+	waiting: str = ''	# what is missing
+	refused: str = ''	# why not
+
+
+def scan(path: str, scratch_root: str) -> List[Found]:
+	"""Every series in a spool (a maildir, or an mbox that grows): the
+	newest revision of each thread's series, in the order their threads
+	began. Splits the spool once."""
+	host.ensure_commands(host.MAIL_NEEDS)
+	os.makedirs(scratch_root, exist_ok=True)
+	scratch = tempfile.mkdtemp(prefix='scan-', dir=scratch_root)
+	try:
+		if os.path.isdir(path):
+			files = mailsplit(path, os.path.join(scratch, 'split'), mboxrd=False)
+		else:
+			with open(path, 'rb') as f:
+				data = unpacked(f.read(), os.path.basename(path))
+			plain = os.path.join(scratch, 'spool.mbox')
+			with open(plain, 'wb') as f:
+				f.write(data)
+			files = mailsplit(plain, os.path.join(scratch, 'split'),
+					  mboxrd=data.lstrip(b'\r\n').startswith(b'From mboxrd@z'))
+		msgs = [parse(f) for f in files]
+		out = []
+		for thread in threads(msgs):
+			if not any(m.msgid for m in patch_messages(thread)):
+				continue
+			rev = revisions(thread)[-1]
+			found = Found(printable(series_name(thread)), rev)
+			gaps = gaps_of(thread, rev)
+			if gaps:
+				found.waiting = 'missing ' + ', '.join(gaps)
+			else:
+				try:
+					found.read = _take(path, thread, rev, scratch, found.name, Choice())
+				except UserError as err:
+					if err.code == Exit.SETUP:
+						raise
+					found.refused = str(err)
+			out.append(found)
+		return out
+	finally:
+		shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _with_reply_patches(taken: List[Taken], thread: List[Message], choice: Choice,

@@ -129,7 +129,7 @@ def read_input(path: str, scratch: Optional[str] = None,
 			raise UserError(f'patch {path}: a directory, but not a maildir (cur, new, tmp)',
 					Exit.PATCH)
 		got = mail.read(path, None, scratch, choice)
-		return _checked(path, got)
+		return from_mail(path, got)
 	if not os.path.isfile(path):
 		raise UserError(f'patch {path}: no such file', Exit.PATCH)
 	try:
@@ -143,13 +143,13 @@ def read_input(path: str, scratch: Optional[str] = None,
 	if b'\0' in data:
 		raise UserError(f'patch {name}: binary file, not a diff', Exit.PATCH)
 	if mail.is_mail(data):
-		return _checked(path, mail.read(path, data, scratch, choice))
+		return from_mail(path, mail.read(path, data, scratch, choice))
 	out = Patch(os.path.abspath(path), 1, 1, data.decode('utf-8', errors='surrogateescape'))
 	check(out)
 	return Inputs([out])
 
 
-def _checked(path: str, got: mail.Read) -> Inputs:
+def from_mail(path: str, got: mail.Read) -> Inputs:
 	count = len(got.patches)
 	out = []
 	for i, taken in enumerate(got.patches):
