@@ -272,7 +272,29 @@ def threads(msgs: List[Message]) -> List[List[Message]]:
 	groups: Dict[str, List[Message]] = {}
 	for i, m in enumerate(msgs):
 		groups.setdefault(root(m.msgid or f'#{i}'), []).append(m)
-	return list(groups.values())
+	return unthreaded_series(list(groups.values()))
+
+
+def unthreaded_series(groups: List[List[Message]]) -> List[List[Message]]:
+	"""Patches of one series that carry no threading headers (b4 am's .mbx
+	drops them) are one thread each: they are put back together when one
+	sender's patches say the same revision and count and none repeats a
+	place."""
+	out: List[List[Message]] = []
+	lone: Dict[Tuple[str, int, int], List[Message]] = {}
+	for group in groups:
+		tags = {(m.sender, m.tag.revision, m.tag.n) for m in group if m.tag}
+		if len(group) == 1 and len(tags) == 1 and group[0].tag and group[0].tag.n > 1:
+			key = tags.pop()
+			places = {m.tag.k for m in lone.get(key, []) if m.tag}
+			if group[0].tag.k not in places:
+				if key not in lone:
+					lone[key] = []
+					out.append(lone[key])
+				lone[key].append(group[0])
+				continue
+		out.append(group)
+	return out
 
 
 def patch_messages(thread: List[Message]) -> List[Message]:
@@ -336,11 +358,11 @@ def missing(tags: List[Tag]) -> List[str]:
 
 # --- b4 --------------------------------------------------------------------------
 
-def b4_am(pool: str, msgid: str, revision: int, out: str) -> Tuple[List[str], str]:
-	"""b4 am, offline, on the thread of msgid in the maildir pool: the
-	message files of revision's patches in order, and b4's own account."""
+def b4_am(pool: str, revision: int, out: str) -> Tuple[List[str], str]:
+	"""b4 am, offline, on the maildir pool (one thread): the message files
+	of revision's patches in order, and b4's own account."""
 	cmd = ['b4', '--offline-mode', '--no-stdin', 'am', '-C', '-T', '-M', '-m', pool,
-	       '-o', out, '-n', 'series', '-v', str(revision), msgid]
+	       '-o', out, '-n', 'series', '-v', str(revision)]
 	env = quiet_git_env()
 	env['XDG_CACHE_HOME'] = os.path.join(out, 'b4-cache')
 	env['XDG_DATA_HOME'] = os.path.join(out, 'b4-data')
@@ -501,7 +523,7 @@ def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
 	anchor = next((m for m in of_rev if m.tag and m.tag.k == 0), None) or \
 		min((m for m in of_rev if m.tag), key=lambda m: m.tag.k if m.tag else 0)
 	out = tempfile.mkdtemp(prefix='b4-', dir=scratch)
-	files, _ = b4_am(pool, anchor.msgid, rev, out)
+	files, _ = b4_am(pool, rev, out)
 	taken = [mailinfo(f, scratch) for f in files]
 	gaps = missing([t.tag for t in taken if t.tag])
 	if gaps or len(taken) != len(of_rev) - (1 if anchor.tag and anchor.tag.k == 0 else 0):

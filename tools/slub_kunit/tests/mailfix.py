@@ -102,9 +102,13 @@ def write_mboxrd(path: str, msgs: List[email.message.EmailMessage],
 
 
 def write_b4_mbx(path: str, msgs: List[email.message.EmailMessage]) -> None:
-	"""b4 am's form: 'From git@z ...' lines, the patches only."""
-	write_mboxrd(path, [m for m in msgs if ' 0/' not in str(m['Subject'])],
-		     first=b'From git@z Thu Jan  1 00:00:00 1970')
+	"""b4 am's form: 'From git@z ...' lines, the patches only, without
+	threading headers."""
+	patches = [m for m in msgs if ' 0/' not in str(m['Subject'])]
+	for m in patches:
+		del m['In-Reply-To']
+		del m['References']
+	write_mboxrd(path, patches, first=b'From git@z Thu Jan  1 00:00:00 1970')
 
 
 def write_gz(path: str, msgs: List[email.message.EmailMessage]) -> None:
