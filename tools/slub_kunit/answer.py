@@ -33,6 +33,8 @@ STATE = {
 }
 
 SIGNATURE = 'slub-kunit, the SLUB NUMA hotplug KUnit suite'
+# Cases the reply shows in full, KUnit's lines with each.
+MAX_CASES = 8
 
 
 def context(data: Dict[str, Any]) -> str:
@@ -136,13 +138,17 @@ def body(data: Dict[str, Any], thread: Optional[Thread]) -> str:
 			out.append(f'  <{bad["patch"]["message_id"]}>')
 		out += ['', 'Cases that changed there, with the invariant each pins (see',
 			'Documentation/dev-tools/kunit/slub-hotplug.rst):', '']
-		for c in bad['changes']:
+		shown = bad['changes'][:MAX_CASES]
+		for c in shown:
 			out.append(f'  {c["case"]}')
 			out.append(f'      {c["baseline"]} -> {c["patched"]} '
 				   f'({c["kind"]}; {c["invariant"]}; under the other policy: '
 				   f'{c["other_policy"]})')
 			for line in bad.get('failures', {}).get(c['case'], [])[:8]:
 				out.append(f'      | {line}')
+		if len(bad['changes']) > len(shown):
+			out.append(f'  ... and {len(bad["changes"]) - len(shown)} more case(s) (the '
+				   'JSON report lists every one)')
 		for problem in bad.get('problems', [])[:3]:
 			out.append(f'  {problem}')
 	stuck = next((st for st in steps if st['verdict'] in

@@ -11,11 +11,11 @@ import unittest
 from typing import List, Optional, Tuple
 
 from slub_kunit import host, mail, patches, pipeline, procs
-from slub_kunit.common import REPO, UserError, die
+from slub_kunit.common import REPO, Stages, UserError, die
 from slub_kunit.kunit_tool import ARCHES
 from slub_kunit.pipeline import POLICIES, RunRequest
 from slub_kunit.source import looks_like_path, package_pattern
-from slub_kunit.status import Exit
+from slub_kunit.status import Exit, Mutant
 
 
 def default_cache() -> str:
@@ -175,15 +175,54 @@ def cmd_test(args: argparse.Namespace) -> int:
 	passed, failed, skipped = run_unit_tests()
 	rows = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
 		 f'{skipped} skipped', failed == 0)]
+	timings: List[Tuple[str, Stages]] = []
 	more, total = pipeline.test_matrix(kernels, args.arch or list(ARCHES), args.cache,
-					   args.jobs, args.debug)
+					   args.jobs, args.debug, timings)
 	rows += more
+	if not args.no_mutants:
+		rows += mutant_rows(kernels, args, timings, total)
 	print('\nslub-kunit test matrix:')
 	for kernel, arch, text, ok in rows:
 		print(f'  {"ok  " if ok else "FAIL"} {kernel:<36} {arch:<7} {text}')
+	print('\nWhere the time went:')
+	for what, stages in timings:
+		print(f'  {what}: {stages.summary()}')
 	print(f'{total[0] + passed} passed, {total[1] + failed} failed, '
 	      f'{total[2] + skipped} skipped')
 	return Exit.OK if all(ok for *_, ok in rows) else Exit.TESTS_FAILED
+
+
+def mutant_rows(kernels: List[str], args: argparse.Namespace,
+		timings: List[Tuple[str, Stages]], total: List[int]
+		) -> List[Tuple[str, str, str, bool]]:
+	"""Each generation's mutant catalogue on x86_64 (where every node case
+	runs): a mutant that survives fails the test."""
+	from slub_kunit import mutate
+	rows = []
+	for kernel in kernels:
+		req = RunRequest(cache=args.cache, kernel=kernel, arch='x86_64', jobs=args.jobs,
+				 debug=args.debug)
+		try:
+			run = mutate.run_catalogue(req)
+		except UserError as err:
+			if err.code == Exit.USAGE:
+				raise
+			rows.append((kernel, 'x86_64', f'mutants: error: {err}', False))
+			total[1] += 1
+			continue
+		for v in run.verdicts:
+			if v.status not in (Mutant.KILLED, Mutant.NEEDS_DEBUG):
+				print(f'MUTANT {v.status.value}: {v.name}: {v.detail}')
+		timings.append((f'{run.what.split(" (")[0]} x86_64 mutants', run.stages))
+		rows.append((run.what.split(' (')[0], 'x86_64',
+			     f'mutants: {run.killed} killed of {len(run.verdicts) - run.skipped}'
+			     + (f', {run.failed} not' if run.failed else '')
+			     + f' ({run.built.split(": ", 1)[-1]}; {run.stages.total():.0f} s)',
+			     run.failed == 0))
+		total[0] += run.killed
+		total[1] += run.failed
+		total[2] += run.skipped
+	return rows
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -236,7 +275,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
 	from slub_kunit import mutate
-	return mutate.main(request_from(args), args.only, args.correct)
+	return mutate.main(request_from(args), args.only, args.correct, each=args.rebuild_each)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -265,6 +304,9 @@ def parser() -> argparse.ArgumentParser:
 	sp.add_argument('--jobs', type=jobs, default=os.cpu_count() or 1)
 	sp.add_argument('--debug', action='store_true',
 			help='the debug kernels of run --debug instead')
+	sp.add_argument('--no-mutants', action='store_true',
+			help='skip the mutant catalogues (each generation\'s, on x86_64, '
+			'in one build each)')
 	sp.set_defaults(func=cmd_test)
 
 	sp = sub.add_parser('validate', parents=[where, build, run],
@@ -324,6 +366,9 @@ def parser() -> argparse.ArgumentParser:
 			    'the suite catches each')
 	sp.add_argument('--only', action='append', metavar='NAME',
 			help='run only this mutant; repeatable')
+	sp.add_argument('--rebuild-each', action='store_true',
+			help='build one kernel per mutant (the default builds every mutant the '
+			'schemata can express into one kernel, chosen at boot)')
 	sp.add_argument('--correct', action='store_true',
 			help='run the catalogue of correct patches (tools/correct/) instead: '
 			'each must pass, or be named as not judgeable')

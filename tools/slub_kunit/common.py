@@ -72,6 +72,16 @@ class Stages:
 	def total(self) -> float:
 		return sum(t for _, t in self.times)
 
+	def summary(self) -> str:
+		"""One line: each kind of stage (its name up to a comma), how often
+		and how long in all, in the order first seen."""
+		kinds: Dict[str, List[float]] = {}
+		for name, took in self.times:
+			kinds.setdefault(name.split(',')[0], []).append(took)
+		parts = [f'{k} {sum(v):.0f} s' + (f' ({len(v)}x)' if len(v) > 1 else '')
+			 for k, v in kinds.items()]
+		return ', '.join(parts) + f'; total {self.total():.0f} s'
+
 	def table(self) -> str:
 		width = max([len(n) for n, _ in self.times] + [5])
 		rows = [f'  {n:<{width}} {t:7.1f} s' for n, t in self.times]

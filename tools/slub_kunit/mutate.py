@@ -7,6 +7,7 @@
 # maintainer would merge (a refactor, another walk order, a qualifier); the
 # suite must pass it, or say it cannot judge the tree.
 
+import dataclasses
 import fnmatch
 import json
 import os
@@ -14,17 +15,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from slub_kunit import pipeline, results, tree
+from slub_kunit import pipeline, results, schemata, tree
 from slub_kunit.common import REPO, Stages, UserError, atomic_write, log
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Correct, Exit, Mutant
 
 CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
 CORRECT_DIR = os.path.join(REPO, 'tools', 'correct')
-# A mutant may hang the kernel; the unmutated suite boots and runs in about
-# ten seconds (a minute or two with --debug's checkers).
-MUTANT_TIMEOUT = 60
-MUTANT_TIMEOUT_DEBUG = 300
+# A mutant may hang the kernel: it is stopped at ten times the tree's
+# measured boot, and never before this many seconds.
+MUTANT_TIMEOUT_FLOOR = 60
 
 @dataclass
 class Verdict:
@@ -81,35 +81,81 @@ def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> V
 	return Verdict(mutant['name'], Mutant.SURVIVED, 'every case passed')
 
 
-def main(req: RunRequest, only: Optional[List[str]], correct: bool = False) -> int:
+@dataclass
+class CatalogueRun:
+	"""What mutate found, and what it took."""
+	what: str			# kernel, generation, arch, policy
+	verdicts: List[Verdict]
+	built: str			# how the mutants were built
+	stages: Stages
+
+	@property
+	def killed(self) -> int:
+		return sum(1 for v in self.verdicts if v.status == Mutant.KILLED)
+
+	@property
+	def skipped(self) -> int:
+		return sum(1 for v in self.verdicts if v.status == Mutant.NEEDS_DEBUG)
+
+	@property
+	def failed(self) -> int:
+		return len(self.verdicts) - self.killed - self.skipped
+
+
+def run_catalogue(req: RunRequest, only: Optional[List[str]] = None,
+		  each: bool = False) -> CatalogueRun:
+	"""The mutant catalogue of the tree's generation, each mutant judged."""
 	stages = Stages()
 	with pipeline.session(req, stages) as s:
-		s.build.timeout = MUTANT_TIMEOUT_DEBUG if req.debug else MUTANT_TIMEOUT
+		s.build.timeout = pipeline.hang_timeout(s.build.build_dir, req, floor=MUTANT_TIMEOUT_FLOOR)
 		s.prepare(req.patches)
-		catalogue = load_catalogue(s.generation, CORRECT_DIR if correct else CATALOGUE_DIR)
-		entries = select(catalogue['correct' if correct else 'mutants'], only)
-		log(f'baseline: {s.src.label}, {req.arch}, policy {s.policy}')
-		base, _ = s.build_and_boot()
-		if not base.ok:
-			raise UserError('the suite fails on the unmodified kernel: '
-					f'{base.summary()}', Exit.TESTS_FAILED)
-		if correct:
-			judged = [run_correct(s, catalogue, entry) for entry in entries]
-		else:
+		catalogue = load_catalogue(s.generation)
+		entries = select(catalogue['mutants'], only)
+		baseline(s)
+		if each:
 			verdicts = [run_one(s, catalogue, mutant) for mutant in entries]
-		label, generation, policy = s.src.label, s.generation, s.policy
+			built = f'built: one kernel per mutant (--rebuild-each), {len(entries)} in all'
+		else:
+			verdicts, built = run_schemata(s, catalogue, entries)
+		what = f'{s.src.label} ({s.generation}), {req.arch}, policy {s.policy}'
+	return CatalogueRun(what, verdicts, built, stages)
 
+
+def baseline(s: pipeline.Session) -> None:
+	log(f'baseline: {s.src.label}, {s.req.arch}, policy {s.policy}')
+	base, _ = s.build_and_boot()
+	if not base.ok:
+		raise UserError('the suite fails on the unmodified kernel: '
+				f'{base.summary()}', Exit.TESTS_FAILED)
+
+
+def main(req: RunRequest, only: Optional[List[str]], correct: bool = False,
+	 each: bool = False) -> int:
 	if correct:
-		return report_correct(judged, f'{label} ({generation}), {req.arch}, policy {policy}')
-	print(f'\nMutants for {label} ({generation}), {req.arch}, policy {policy}:')
-	for v in verdicts:
+		return main_correct(req, only)
+	run = run_catalogue(req, only, each)
+	print(f'\nMutants for {run.what}:')
+	for v in run.verdicts:
 		print(f'  {v.status.value:<16} {v.name:<40} {v.detail}')
-	killed = sum(1 for v in verdicts if v.status == Mutant.KILLED)
-	skipped = sum(1 for v in verdicts if v.status == Mutant.NEEDS_DEBUG)
-	failed = len(verdicts) - killed - skipped
-	print(f'{killed} killed of {len(verdicts) - skipped} mutants')
-	print(f'{killed} passed, {failed} failed, {skipped} skipped')
-	return Exit.OK if failed == 0 else Exit.TESTS_FAILED
+	print(run.built)
+	print('Stages:')
+	print(run.stages.table())
+	print(f'{run.killed} killed of {len(run.verdicts) - run.skipped} mutants')
+	print(f'{run.killed} passed, {run.failed} failed, {run.skipped} skipped')
+	return Exit.OK if run.failed == 0 else Exit.TESTS_FAILED
+
+
+def main_correct(req: RunRequest, only: Optional[List[str]]) -> int:
+	stages = Stages()
+	with pipeline.session(req, stages) as s:
+		s.build.timeout = pipeline.hang_timeout(s.build.build_dir, req, floor=MUTANT_TIMEOUT_FLOOR)
+		s.prepare(req.patches)
+		catalogue = load_catalogue(s.generation, CORRECT_DIR)
+		entries = select(catalogue['correct'], only)
+		baseline(s)
+		judged = [run_correct(s, catalogue, entry) for entry in entries]
+		what = f'{s.src.label} ({s.generation}), {req.arch}, policy {s.policy}'
+	return report_correct(judged, what)
 
 
 def report_correct(judged: List[Tuple[str, Correct, str]], what: str) -> int:
@@ -181,6 +227,100 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 		return Verdict(name, status, tried.detail)
 	assert tried.outcome is not None
 	return judge(mutant, tried.outcome.failures(), tried.outcome.problems)
+
+
+def run_schemata(s: pipeline.Session, catalogue: Dict[str, Any],
+		 mutants: List[Dict[str, Any]]) -> Tuple[List[Verdict], str]:
+	"""Every mutant the schemata can express in one kernel, built once and
+	booted once per mutant with slub_kunit_mutant=N; the others built one
+	at a time as before. Verdicts in catalogue order, judged as run_one()
+	judges them."""
+	runnable = [m for m in mutants if not (m.get('debug') and not s.req.debug)]
+	woven, apart = weave(s, catalogue, runnable)
+	verdicts: Dict[str, Verdict] = {}
+	if woven:
+		verdicts.update(boot_woven(s, runnable, woven))
+	booted = set(verdicts)
+	for m in mutants:
+		if m['name'] not in verdicts:
+			if m['name'] in apart:
+				log(f'mutant {m["name"]} built on its own: {apart[m["name"]]}')
+			verdicts[m['name']] = run_one(s, catalogue, m)
+	alone = [m['name'] for m in runnable if m['name'] not in booted]
+	built = (f'built: 1 kernel for {len(booted)} mutant(s) (schemata), '
+		 f'{len(alone)} on their own' + (f': {", ".join(alone)}' if alone else ''))
+	return [verdicts[m['name']] for m in mutants], built
+
+
+@dataclass
+class Woven:
+	"""The catalogue's mutants woven into the work tree's files."""
+	texts: Dict[str, str]		# file -> its woven text
+	numbers: Dict[str, int]		# mutant -> its slub_kunit_mutant=N
+
+
+def weave(s: pipeline.Session, catalogue: Dict[str, Any],
+	  mutants: List[Dict[str, Any]]) -> Tuple[Optional[Woven], Dict[str, str]]:
+	"""The woven text of each file the mutants edit, and the mutants that
+	cannot be woven (name -> why). Mutant numbers are unique across files."""
+	files: Dict[str, List[Dict[str, Any]]] = {}
+	for m in mutants:
+		files.setdefault(m.get('file', catalogue['file']), []).append(m)
+	home = catalogue['file']
+	texts: Dict[str, str] = {}
+	numbers: Dict[str, int] = {}
+	apart: Dict[str, str] = {}
+	for rel in [home] + sorted(set(files) - {home}):
+		with open(os.path.join(s.work, rel)) as f:
+			pristine = f.read()
+		schema = schemata.build(pristine, [(m['name'], m['edits']) for m in files.get(rel, [])],
+					selector_home=rel == home, first=max(numbers.values(), default=0) + 1)
+		texts[rel] = schema.text
+		numbers.update(schema.numbers)
+		apart.update(schema.apart)
+	return (Woven(texts, numbers) if numbers else None), apart
+
+
+def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven) -> Dict[str, Verdict]:
+	"""Builds the woven tree once; boots it with no mutant selected (it
+	must pass as the pristine kernel does), then once per mutant."""
+	pristine: Dict[str, str] = {}
+	for rel, text in woven.texts.items():
+		target = os.path.join(s.work, rel)
+		with open(target) as f:
+			pristine[rel] = f.read()
+		tree.mark_modified(s.work, rel)
+		atomic_write(target, text)
+	base_args = list(s.req.kernel_args)
+	verdicts: Dict[str, Verdict] = {}
+	try:
+		try:
+			s.build_kernel()
+		except UserError as err:
+			if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
+				raise
+			log(f'the schemata do not build ({err}); building each mutant on its own')
+			return {}
+		off, _ = s.boot(stage='boot and run, no mutant selected')
+		if not off.ok:
+			log(f'with no mutant selected the schemata kernel fails ({off.summary()}); '
+			    'building each mutant on its own')
+			return {}
+		for m in mutants:
+			number = woven.numbers.get(m['name'])
+			if number is None:
+				continue
+			log(f'mutant {m["name"]} (slub_kunit_mutant={number}): '
+			    f'{m.get("invariant") or m.get("reason")}')
+			s.req = dataclasses.replace(s.req, kernel_args=base_args +
+						    [f'{schemata.SELECTOR}={number}'])
+			out, _ = s.boot(stage=f'boot and run, mutant {number}')
+			verdicts[m['name']] = judge(m, out.failures(), out.problems)
+	finally:
+		s.req = dataclasses.replace(s.req, kernel_args=base_args)
+		for rel, text in pristine.items():
+			atomic_write(os.path.join(s.work, rel), text)
+	return verdicts
 
 
 def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],

@@ -11,14 +11,16 @@
 import dataclasses
 import os
 import platform
+import json
 import re
 import tempfile
+import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import host, results, source, tree
-from slub_kunit.common import CacheLock, Stages, UserError, log, safe_name
+from slub_kunit.common import CacheLock, Stages, UserError, atomic_write, log, safe_name
 from slub_kunit.kunit_tool import ARCHES, Build, load_json
 from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
@@ -173,16 +175,79 @@ def metadata(req: RunRequest, src: source.Source, policy: str,
 	}
 
 
+# A boot with no complete result after HANG_FACTOR times the tree's own
+# measured boot has hung (a patch that deadlocks, a mutant that loops):
+# the boot is stopped there, never before the floor, and the verdict says
+# so. Before any boot of the build directory is measured, kunit.py's own
+# default applies.
+HANG_FACTOR = 10
+HANG_FLOOR = 60
+HANG_FLOOR_DEBUG = 300
+FIRST_BOOT = 300
+FIRST_BOOT_DEBUG = 600
+BOOT_RECORD = '.slub-kunit-boot.json'
+
+
+def measured_boot(build_dir: str, req: RunRequest) -> Optional[float]:
+	"""The last passing boot of this build directory with this --repeat,
+	in seconds; None if there was none."""
+	try:
+		with open(os.path.join(build_dir, BOOT_RECORD)) as f:
+			value = json.load(f).get(f'repeat={req.repeat}')
+	except (OSError, ValueError, AttributeError):
+		return None
+	return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def record_boot(build_dir: str, req: RunRequest, seconds: float) -> None:
+	path = os.path.join(build_dir, BOOT_RECORD)
+	try:
+		with open(path) as f:
+			data = json.load(f)
+		if not isinstance(data, dict):
+			data = {}
+	except (OSError, ValueError):
+		data = {}
+	data[f'repeat={req.repeat}'] = round(seconds, 1)
+	try:
+		atomic_write(path, json.dumps(data) + '\n')
+	except OSError:
+		pass	# only a measurement
+
+
+def hang_timeout(build_dir: str, req: RunRequest, floor: Optional[int] = None) -> int:
+	measured = measured_boot(build_dir, req)
+	if measured is None:
+		return FIRST_BOOT_DEBUG if req.debug else FIRST_BOOT
+	least = max(floor or 0, HANG_FLOOR_DEBUG if req.debug else HANG_FLOOR)
+	return int(max(least, HANG_FACTOR * measured + 0.5))
+
+
+def why_timeout(build_dir: str, req: RunRequest, timeout: int) -> str:
+	measured = measured_boot(build_dir, req)
+	if measured is None:
+		return 'no boot of this build measured yet: kunit.py\'s default'
+	return f'{HANG_FACTOR}x this build\'s measured boot of {measured:.1f} s, at least ' \
+	       f'{HANG_FLOOR_DEBUG if req.debug else HANG_FLOOR} s'
+
+
 def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
 	 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
 	"""Boots a built kernel once; judges the cases and the kernel log."""
 	with tempfile.TemporaryDirectory(prefix='slub-kunit-') as tmp:
 		json_tmp = os.path.join(tmp, 'result.json')
 		with stages.stage(stage):
+			start = time.monotonic()
 			code = build.exec(json_tmp, [f'slub_hotplug_kunit.policy={policy}'] +
 					  req.kernel_args)
+			took = time.monotonic() - start
 		raw = load_json(json_tmp)
 	outcome = results.outcome(raw, code)
+	if took >= build.timeout - 1 and (raw is None or outcome.problems):
+		outcome.problems.insert(0, f'the kernel hung: no complete result after '
+					f'{build.timeout} s ({why_timeout(build.build_dir, req, build.timeout)})')
+	elif outcome.ok:
+		record_boot(build.build_dir, req, took)
 	for line in results.repeat_differences(outcome)[:5]:
 		outcome.problems.append(f'not repeatable in one boot: {line}')
 	for line in results.splats(build.kernel_log())[:5]:
@@ -256,7 +321,7 @@ def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 		    os.path.exists(os.path.join(build_dir, 'vmlinux')))
 	build = Build(tree='', arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
 		      build_dir=build_dir, kconfig_add=req.kconfig_add(),
-		      timeout=600 if req.debug else 300)
+		      timeout=hang_timeout(build_dir, req))
 	with ExitStack() as locks:
 		# Always the work tree first, then the build directory.
 		locks.enter_context(CacheLock(req.cache, f'work-{src.key}'))
@@ -328,11 +393,14 @@ def report(res: RunResult) -> None:
 
 
 def test_matrix(kernels: List[str], arches: List[str], cache: str, jobs: int,
-		debug: bool) -> Tuple[List[Tuple[str, str, str, bool]], List[int]]:
+		debug: bool, timings: Optional[List[Tuple[str, Stages]]] = None
+		) -> Tuple[List[Tuple[str, str, str, bool]], List[int]]:
 	"""Runs the suite on every kernel and arch, each booted twice; returns
-	the table's rows and the (passed, failed, skipped) totals."""
+	the table's rows and the (passed, failed, skipped) totals, and adds
+	each run's stages to timings."""
 	rows = []
 	total = [0, 0, 0]
+	timings = timings if timings is not None else []
 	for kernel in kernels:
 		for arch in arches:
 			req = RunRequest(cache=cache, kernel=kernel, arch=arch, jobs=jobs, debug=debug)
@@ -346,6 +414,7 @@ def test_matrix(kernels: List[str], arches: List[str], cache: str, jobs: int,
 				continue
 			changed = res.flaky
 			report(res)
+			timings.append((f'{res.meta["kernel"]} {arch} suite', res.stages))
 			for line in changed:
 				print(f'FLAKY: {line}')
 			out = res.outcome
