@@ -12,7 +12,7 @@ from typing import List, Optional, Tuple
 
 from slub_kunit import host, mail, patches, pipeline, procs
 from slub_kunit.common import REPO, Stages, UserError, die
-from slub_kunit.kunit_tool import ARCHES
+from slub_kunit.kunit_tool import ARCHES, distcc_slots
 from slub_kunit.pipeline import POLICIES, RunRequest
 from slub_kunit.source import looks_like_path, package_pattern
 from slub_kunit.status import Exit, Mutant
@@ -93,8 +93,28 @@ def where_parser() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
 	p = Parser(add_help=False)
 	p.add_argument('--arch', default='x86_64', choices=ARCHES)
-	p.add_argument('--jobs', type=jobs, default=os.cpu_count() or 1)
+	p.add_argument('--jobs', type=jobs,
+		       help='parallel compiles (default: the CPUs here, plus distcc\'s slots)')
+	p.add_argument('--distcc', metavar='HOSTS', type=distcc_hosts,
+		       help='hand compiles to distcc (ccache stays in front): a DISTCC_HOSTS '
+		       'list such as "build1/8 build2:3633/4"; a host that is down costs a '
+		       'local compile, not the build')
 	return p
+
+
+def distcc_hosts(text: str) -> str:
+	if not text.split() or any(c in text for c in '\n;$`'):
+		raise argparse.ArgumentTypeError(f'{text!r}: expected a DISTCC_HOSTS list')
+	return ' '.join(text.split())
+
+
+def jobs_for(args: argparse.Namespace) -> int:
+	"""--jobs, or the CPUs here plus the compile slots distcc offers."""
+	if getattr(args, 'jobs', None):
+		return int(args.jobs)
+	here = os.cpu_count() or 1
+	hosts = getattr(args, 'distcc', None)
+	return here + distcc_slots(hosts) if hosts else here
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -143,7 +163,8 @@ def request_from(args: argparse.Namespace) -> RunRequest:
 	return RunRequest(cache=args.cache, kernel=args.kernel, commit=args.commit,
 			  arch=args.arch, patches=inputs.patches, threads=inputs.threads,
 			  policy=args.policy, json_path=args.json_path,
-			  junit_path=args.junit_path, jobs=args.jobs, repeat=args.repeat,
+			  junit_path=args.junit_path, jobs=jobs_for(args), repeat=args.repeat,
+			  distcc=args.distcc,
 			  debug=args.debug, build_dir=args.build_dir,
 			  allow_suite_edits=args.allow_suite_edits)
 
@@ -170,8 +191,8 @@ def run_unit_tests() -> Tuple[int, int, int]:
 
 def cmd_test(args: argparse.Namespace) -> int:
 	kernels = args.kernel or ['6.12', '7']
-	# The mail tests read with git and b4: installed like the rest.
-	host.ensure_commands(host.MAIL_NEEDS)
+	# What the unit tests run (git, b4, distcc): installed like the rest.
+	host.ensure_commands(host.TEST_NEEDS)
 	passed, failed, skipped = run_unit_tests()
 	rows = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
 		 f'{skipped} skipped', failed == 0)]
@@ -259,8 +280,8 @@ def reply_sender(given: Optional[str]) -> str:
 
 def cmd_watch(args: argparse.Namespace) -> int:
 	from slub_kunit import validate, watch
-	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=args.jobs,
-			 policy=args.policy, repeat=args.repeat, debug=args.debug,
+	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=jobs_for(args),
+			 distcc=args.distcc, policy=args.policy, repeat=args.repeat, debug=args.debug,
 			 build_dir=args.build_dir, allow_suite_edits=args.allow_suite_edits)
 	pipeline.check_paths(req)
 	return watch.main(args.spool, args.out, req, reply_sender(args.reply_from),
@@ -280,7 +301,8 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
 	from slub_kunit import bench
-	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=args.jobs)
+	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=jobs_for(args),
+			 distcc=args.distcc)
 	return bench.main(req, cold=not args.warm_only, stock=not args.no_stock)
 
 

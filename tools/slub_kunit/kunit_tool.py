@@ -22,6 +22,30 @@ QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 ARCHES = ('x86_64', 'um')
 
 
+def distcc_env(hosts: str, cache_dir: str) -> Dict[str, str]:
+	"""How ccache hands its misses to distcc. A host that is down or
+	refuses a job costs a local compile, never the build (DISTCC_FALLBACK),
+	and is left alone for a minute after (distcc's backoff)."""
+	state = os.path.join(cache_dir, 'distcc')
+	os.makedirs(state, exist_ok=True)	# distcc runs locally without it
+	return {'CCACHE_PREFIX': 'distcc', 'DISTCC_HOSTS': hosts,
+		'DISTCC_DIR': state, 'DISTCC_FALLBACK': '1',
+		'DISTCC_BACKOFF_PERIOD': '60'}
+
+
+def distcc_slots(hosts: str) -> int:
+	"""The compile slots a DISTCC_HOSTS list offers: each host's /LIMIT,
+	else distcc's defaults (2 for localhost, 4 for others)."""
+	total = 0
+	for spec in hosts.split():
+		if spec.startswith('-') or spec.startswith('+'):
+			continue
+		m = re.search(r'/(\d+)', spec)
+		name = re.split(r'[:/,]', spec, maxsplit=1)[0]
+		total += int(m.group(1)) if m else (2 if name == 'localhost' else 4)
+	return total
+
+
 @dataclass
 class Build:
 	"""One kernel tree built for one arch in one build directory."""
@@ -35,6 +59,8 @@ class Build:
 	timeout: int = 300
 	# The QEMU machine, relative to the tree; None for kunit.py's own.
 	qemu_config: Optional[str] = QEMU_CONFIG
+	# distcc's host list (DISTCC_HOSTS); None compiles here only.
+	distcc: Optional[str] = None
 
 	def ccache_dir(self) -> str:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
@@ -49,6 +75,8 @@ class Build:
 		if self.arch == 'x86_64':
 			front = host.qemu_front(os.path.join(self.cache_dir, 'bin'))
 			env['PATH'] = front + os.pathsep + env.get('PATH', '')
+		if self.distcc:
+			env.update(distcc_env(self.distcc, self.cache_dir))
 		return env
 
 	def common(self) -> List[str]:
@@ -68,7 +96,9 @@ class Build:
 		cmd = [sys.executable, os.path.join(self.tree, 'tools/testing/kunit/kunit.py'),
 		       sub] + self.common() + args
 		env = self.env()
-		if not ccache:
+		# ccache stays in front of distcc: its misses go out through
+		# CCACHE_PREFIX, which a disabled ccache would not use.
+		if not ccache and not self.distcc:
 			env['CCACHE_DISABLE'] = '1'
 		return procs.run(cmd, cwd=self.tree, env=env, text=True,
 				 errors='backslashreplace',

@@ -63,6 +63,7 @@ class RunRequest:
 	debug: bool = False
 	build_dir: Optional[str] = None
 	allow_suite_edits: bool = False
+	distcc: Optional[str] = None	# --distcc: DISTCC_HOSTS
 
 	def with_patches(self, patches: List[Patch]) -> 'RunRequest':
 		"""The same request with other patches and no outputs of its own."""
@@ -186,6 +187,8 @@ HANG_FLOOR_DEBUG = 300
 FIRST_BOOT = 300
 FIRST_BOOT_DEBUG = 600
 BOOT_RECORD = '.slub-kunit-boot.json'
+# How a hang begins in an outcome's problems.
+HUNG = 'the kernel hung'
 
 
 def measured_boot(build_dir: str, req: RunRequest) -> Optional[float]:
@@ -215,11 +218,11 @@ def record_boot(build_dir: str, req: RunRequest, seconds: float) -> None:
 		pass	# only a measurement
 
 
-def hang_timeout(build_dir: str, req: RunRequest, floor: Optional[int] = None) -> int:
+def hang_timeout(build_dir: str, req: RunRequest) -> int:
 	measured = measured_boot(build_dir, req)
 	if measured is None:
 		return FIRST_BOOT_DEBUG if req.debug else FIRST_BOOT
-	least = max(floor or 0, HANG_FLOOR_DEBUG if req.debug else HANG_FLOOR)
+	least = HANG_FLOOR_DEBUG if req.debug else HANG_FLOOR
 	return int(max(least, HANG_FACTOR * measured + 0.5))
 
 
@@ -244,10 +247,11 @@ def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
 		raw = load_json(json_tmp)
 	outcome = results.outcome(raw, code)
 	if took >= build.timeout - 1 and (raw is None or outcome.problems):
-		outcome.problems.insert(0, f'the kernel hung: no complete result after '
+		outcome.problems.insert(0, f'{HUNG}: no complete result after '
 					f'{build.timeout} s ({why_timeout(build.build_dir, req, build.timeout)})')
 	elif outcome.ok:
 		record_boot(build.build_dir, req, took)
+		build.timeout = hang_timeout(build.build_dir, req)
 	for line in results.repeat_differences(outcome)[:5]:
 		outcome.problems.append(f'not repeatable in one boot: {line}')
 	for line in results.splats(build.kernel_log())[:5]:
@@ -319,7 +323,9 @@ def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 	build_dir = build_dir_for(req, src)
 	check_space(req, warm=os.path.isdir(os.path.join(req.cache, 'work', src.key)) and
 		    os.path.exists(os.path.join(build_dir, 'vmlinux')))
-	build = Build(tree='', arch=req.arch, cache_dir=req.cache, jobs=req.jobs,
+	if req.distcc:
+		host.ensure_commands({'distcc': 'distcc'})
+	build = Build(tree='', arch=req.arch, cache_dir=req.cache, jobs=req.jobs, distcc=req.distcc,
 		      build_dir=build_dir, kconfig_add=req.kconfig_add(),
 		      timeout=hang_timeout(build_dir, req))
 	with ExitStack() as locks:

@@ -47,7 +47,14 @@ INVARIANTS: Tuple[Tuple[str, str], ...] = (
 SCHEMA_VERSION = 1
 
 
+def hung(out: results.Outcome) -> bool:
+	return any(p.startswith(pipeline.HUNG) for p in out.problems)
+
+
 def invariant_of(case: str) -> str:
+	if case.endswith('.'):
+		# kunit.py's name for a suite that crashed or hung before its end
+		return f'the kernel crashed or hung in {case[:-1]}'
 	for pattern, name in INVARIANTS:
 		if fnmatch.fnmatchcase(case, pattern):
 			return name
@@ -162,7 +169,8 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 		out, _ = s.boot()
 		step.failures = results.failure_lines(s.build.kernel_log(), out.failures())
 		alt = None
-		if out.failures():
+		# A hang is no policy matter: the other policy is not booted.
+		if out.failures() and not hung(out):
 			alt, _ = s.boot(other_policy(s.policy), stage=f'boot, policy {other_policy(s.policy)}')
 		step.changes = classify(base, out, alt)
 		step.status, step.line = verdict(step.changes, out.problems)

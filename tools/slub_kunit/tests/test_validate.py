@@ -213,3 +213,39 @@ class ValidateSeriesTest(unittest.TestCase):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class HangingSession(FakeSession):
+	"""The first patch hangs the kernel."""
+
+	def boot(self, policy=None, stage=''):
+		if self.n != 1:
+			return super().boot(policy, stage)
+		self.boots.append((self.n, policy or self.policy))
+		self.last = {}
+		return results.Outcome(cases={'slub_hotplug.': Status.ERROR},
+				       problems=[f'{pipeline.HUNG}: no complete result after 75 s']), None
+
+
+class ValidateHangTest(unittest.TestCase):
+
+	def test_a_hang_is_named_and_not_booted_again(self):
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, tmp)
+		mbox = os.path.join(tmp, 'hang.patch')
+		with open(mbox, 'w') as f:
+			f.write(PATCH.format(sha='%040x' % 1, n=1))
+		req = pipeline.RunRequest(cache=tmp, patches=patches.read(mbox))
+		seen = {}
+
+		@contextmanager
+		def fake(req, stages):
+			seen['session'] = HangingSession(req, outcomes(), tmp)
+			yield seen['session']
+		with mock.patch.object(pipeline, 'session', fake), \
+		     contextlib.redirect_stdout(io.StringIO()) as out:
+			code = validate.main(req)
+		self.assertEqual(code, Exit.INVARIANT)
+		self.assertEqual(seen['session'].boots, [(0, 'normal'), (1, 'normal')])
+		self.assertIn('the kernel crashed or hung in slub_hotplug', out.getvalue())
+		self.assertIn('kernel: the kernel hung: no complete result after 75 s', out.getvalue())
