@@ -24,6 +24,12 @@ CATALOGUE_DIR = os.path.join(REPO, 'tools', 'mutants')
 CORRECT_DIR = os.path.join(REPO, 'tools', 'correct')
 # A mutant may hang the kernel: it is stopped at ten times the build's
 # measured boot (pipeline.hang_timeout()), which the baseline's boot sets.
+# Most mutant hangs are an Oops in a case that held slab_mutex, after
+# which nothing can finish: a mutant's kernel panics on an Oops instead,
+# and panic=-1 (the QEMU machine's) ends the boot at once. Where the
+# Oops struck is reported as a crash in that suite, which kills a mutant
+# whose killer is in it, as a hang did.
+MUTANT_ARGS = ['oops=panic']
 
 @dataclass
 class Verdict:
@@ -186,9 +192,9 @@ class Tried:
 
 
 def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, Any],
-	      what: str) -> Tried:
-	"""Changes one file of the work tree as entry says, builds and boots,
-	puts the file back."""
+	      what: str, kernel_args: Optional[List[str]] = None) -> Tried:
+	"""Changes one file of the work tree as entry says, builds and boots
+	(with kernel_args added), puts the file back."""
 	rel = entry.get('file', catalogue['file'])
 	tree.mark_modified(s.work, rel)
 	target = os.path.join(s.work, rel)
@@ -199,6 +205,8 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 		return Tried(stale=True, detail='search text not found exactly once')
 	log(f'{what} {entry["name"]}: {entry.get("invariant") or entry.get("reason")}')
 	atomic_write(target, text)
+	base_args = list(s.req.kernel_args)
+	s.req = dataclasses.replace(s.req, kernel_args=base_args + (kernel_args or []))
 	try:
 		out, _ = s.build_and_boot()
 	except UserError as err:
@@ -206,6 +214,7 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 			raise
 		return Tried(stopped=err.code, detail=str(err))
 	finally:
+		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 		atomic_write(target, pristine)
 	return Tried(outcome=out)
 
@@ -216,7 +225,7 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 	if mutant.get('debug') and not s.req.debug:
 		# Only a checker (kmemleak, lockdep, KASAN) sees what it breaks.
 		return Verdict(name, Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
-	tried = try_entry(s, catalogue, mutant, 'mutant')
+	tried = try_entry(s, catalogue, mutant, 'mutant', MUTANT_ARGS)
 	if tried.stale:
 		return Verdict(name, Mutant.STALE, tried.detail)
 	if tried.stopped is not None:
@@ -309,7 +318,7 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 				continue
 			log(f'mutant {m["name"]} (slub_kunit_mutant={number}): '
 			    f'{m.get("invariant") or m.get("reason")}')
-			s.req = dataclasses.replace(s.req, kernel_args=base_args +
+			s.req = dataclasses.replace(s.req, kernel_args=base_args + MUTANT_ARGS +
 						    [f'{schemata.SELECTOR}={number}'])
 			out, _ = s.boot(stage=f'boot and run, mutant {number}')
 			verdicts[m['name']] = judge(m, out.failures(), out.problems)

@@ -14,7 +14,8 @@
 # x86 onlines every SRAT node that has memory or a CPU at boot, and QEMU
 # describes no other node, so this machine has no possible-but-offline node.
 # preempt=full lets a woken SCHED_FIFO thread preempt at once (the race
-# case).
+# case). panic=-1 reboots a kernel that panics at once, which ends QEMU
+# (-no-reboot), instead of leaving it spinning until kunit.py's timeout.
 
 from ..qemu_config import QemuArchParams
 
@@ -34,7 +35,8 @@ CONFIG_MEMORY_HOTREMOVE=y
 CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
 			   qemu_arch='x86_64',
 			   kernel_path='arch/x86/boot/bzImage',
-			   kernel_command_line='console=ttyS0 memhp_default_state=offline preempt=full',
+			   kernel_command_line='console=ttyS0 memhp_default_state=offline preempt=full '
+					   'panic=-1',
 			   extra_qemu_params=[
 				'-bios', 'qboot.rom',
 				'-machine', 'pc',
