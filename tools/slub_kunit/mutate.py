@@ -66,6 +66,8 @@ def apply_edits(text: str, edits: List[Dict[str, str]]) -> Optional[str]:
 # A killer 'splat:REGEX' is a kernel log report (lockdep, KASAN, ...) that
 # only a checker prints; the cases themselves pass.
 SPLAT_KILLER = 'splat:'
+# How a kill by a crash in the killer's suite is told.
+CRASHED = 'kernel crashed in '
 
 
 def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> Verdict:
@@ -80,7 +82,7 @@ def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> V
 	crashed = [f for f in failures if f.endswith('.') and
 		   any(k.startswith(f) for k in cases)]
 	if crashed:
-		return Verdict(mutant['name'], Mutant.KILLED, f'kernel crashed in {crashed[0][:-1]}')
+		return Verdict(mutant['name'], Mutant.KILLED, f'{CRASHED}{crashed[0][:-1]}')
 	if failures or problems:
 		return Verdict(mutant['name'], Mutant.ELSEWHERE, (failures + problems)[0])
 	return Verdict(mutant['name'], Mutant.SURVIVED, 'every case passed')
@@ -232,7 +234,40 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 		status = Mutant.NO_BUILD if tried.stopped == Exit.BUILD else Mutant.NOT_JUDGED
 		return Verdict(name, status, tried.detail)
 	assert tried.outcome is not None
-	return judge(mutant, tried.outcome.failures(), tried.outcome.problems)
+	base_args = list(s.req.kernel_args)
+	s.req = dataclasses.replace(s.req, kernel_args=base_args + MUTANT_ARGS)
+	try:
+		# The mutant's kernel is still the one built.
+		return alone_if_crashed(s, mutant, judge(mutant, tried.outcome.failures(),
+							 tried.outcome.problems))
+	finally:
+		s.req = dataclasses.replace(s.req, kernel_args=base_args)
+
+
+def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any], verdict: Verdict) -> Verdict:
+	"""A mutant killed by a crash in its killer's suite, before the killer
+	ran (oops=panic ends the boot there): booted once more with only the
+	killer's case (kunit.filter_glob), so the report names the case that
+	catches it. The verdict stays a kill either way."""
+	if not verdict.detail.startswith(CRASHED):
+		return verdict
+	killer = next((k for k in mutant['killers'] if not k.startswith(SPLAT_KILLER)), '')
+	parts = killer.split('.')
+	if len(parts) < 2 or any(c in '.'.join(parts[:2]) for c in '*?['):
+		return verdict
+	base_args = list(s.req.kernel_args)
+	s.req = dataclasses.replace(s.req, kernel_args=base_args +
+				    [f'kunit.filter_glob={parts[0]}.{parts[1]}'])
+	try:
+		out, _ = s.boot(stage='boot and run, the killer alone')
+	finally:
+		s.req = dataclasses.replace(s.req, kernel_args=base_args)
+	again = judge(mutant, out.failures(), [])
+	if again.status == Mutant.KILLED and not again.detail.startswith(CRASHED):
+		return Verdict(verdict.name, Mutant.KILLED,
+			       f'{again.detail} (alone; in the full run the kernel crashed in '
+			       f'{verdict.detail[len(CRASHED):]} first)')
+	return verdict
 
 
 def run_schemata(s: pipeline.Session, catalogue: Dict[str, Any],
@@ -321,7 +356,8 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 			s.req = dataclasses.replace(s.req, kernel_args=base_args + MUTANT_ARGS +
 						    [f'{schemata.SELECTOR}={number}'])
 			out, _ = s.boot(stage=f'boot and run, mutant {number}')
-			verdicts[m['name']] = judge(m, out.failures(), out.problems)
+			verdicts[m['name']] = alone_if_crashed(s, m, judge(m, out.failures(),
+									   out.problems))
 	finally:
 		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 		for rel, text in pristine.items():
