@@ -526,7 +526,9 @@ def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
 	files, _ = b4_am(pool, rev, out)
 	taken = [mailinfo(f, scratch) for f in files]
 	gaps = missing([t.tag for t in taken if t.tag])
-	if gaps or len(taken) != len(of_rev) - (1 if anchor.tag and anchor.tag.k == 0 else 0):
+	# A place sent twice (a resend in the same thread) counts once.
+	places = {m.tag.k for m in of_rev if m.tag and m.tag.k > 0 and m.has_diff}
+	if gaps or len(taken) != len(places):
 		raise UserError(f'patch {name}: b4 am took {len(taken)} patch(es) of series v{rev} '
 				f'"{printable(series_name(thread))}"'
 				+ (f', missing {", ".join(gaps)}' if gaps else '') + '; refused', Exit.PATCH)

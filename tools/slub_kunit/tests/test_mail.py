@@ -75,6 +75,17 @@ class SeriesFromMail(unittest.TestCase):
 		self.assertEqual([p.message_id for p in got.patches], V2)
 		self.assertEqual(got.threads[0].msgid, 'v2-1-PATCH@example.org')
 
+	def test_resend_in_the_same_thread(self):
+		msgs = mailfix.thread()
+		resend = mailfix.series(2, ['int v2_1;', 'int v2_2;', 'int v2_3;'], when=300,
+					parents=['v1-0-PATCH'], tag='PATCH RESEND')
+		path = os.path.join(self.tmp, 't.mbox')
+		mailfix.write_mboxrd(path, msgs + resend)
+		got = self.read(path)
+		self.assertEqual([(p.index, p.count) for p in got.patches], [(1, 3), (2, 3), (3, 3)])
+		self.assertEqual(mail.diff_key([p.text for p in got.patches]),
+				 mail.diff_key([p.text for p in self.read(path, revision=2).patches]))
+
 	def test_other_revision(self):
 		path = os.path.join(self.tmp, 't.mbox')
 		mailfix.write_mboxrd(path, mailfix.thread())
