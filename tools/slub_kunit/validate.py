@@ -36,6 +36,10 @@ INVARIANTS: Tuple[Tuple[str, str], ...] = (
 	('slub_hotplug.slub_hotplug_going_online_fails.*', 'I3 failure atomicity'),
 	('slub_hotplug.slub_hotplug_create_fails.*', 'I3 failure atomicity'),
 	('slub_hotplug.slub_hotplug_alloc_node.*', 'I5 allocation safety'),
+	('slub_hotplug.slub_hotplug_alloc_memoryless_cpu.*', 'I5 allocation safety'),
+	('slub_hotplug.slub_hotplug_alloc_outlived_offline', 'I2 stability and I5 allocation safety'),
+	('slub_hotplug.slub_hotplug_event_under_slab_mutex.*',
+	 'tracking changes only under slab_mutex; I6 when contended'),
 	('slub_hotplug.slub_hotplug_going_offline_shrinks', 'I6 shrink'),
 	('slub_hotplug.slub_hotplug_event.*', 'I1/I2/I4/I5 per event'),
 	('slub_hotplug_real.slub_hotplug_real_stress', 'I1 under concurrency (real hotplug)'),
@@ -52,9 +56,10 @@ def hung(out: results.Outcome) -> bool:
 
 
 def invariant_of(case: str) -> str:
-	if case.endswith('.'):
-		# kunit.py's name for a suite that crashed or hung before its end
-		return f'the kernel crashed or hung in {case[:-1]}'
+	if case.endswith('.') or not case:
+		# kunit.py's name for a suite (or the whole run) that crashed or
+		# hung before its end
+		return f'the kernel crashed or hung in {case[:-1] or "the run"}'
 	for pattern, name in INVARIANTS:
 		if fnmatch.fnmatchcase(case, pattern):
 			return name

@@ -250,7 +250,8 @@ class CatalogueEntryTest(unittest.TestCase):
 				raise error
 			return results.Outcome(cases=cases or {}), None
 		fake.build_and_boot.side_effect = build_and_boot
-		fake.req.debug = False
+		from slub_kunit.pipeline import RunRequest
+		fake.req = RunRequest(cache=self.tmp)
 		return fake, seen
 
 	def test_correct_and_mutant(self):

@@ -249,3 +249,27 @@ class ValidateHangTest(unittest.TestCase):
 		self.assertEqual(seen['session'].boots, [(0, 'normal'), (1, 'normal')])
 		self.assertIn('the kernel crashed or hung in slub_hotplug', out.getvalue())
 		self.assertIn('kernel: the kernel hung: no complete result after 75 s', out.getvalue())
+
+
+class EveryCaseHasAnInvariant(unittest.TestCase):
+	"""A case validate cannot name the invariant of reads 'unclassified' in
+	a verdict: every case of the suites' files has one."""
+
+	def test_every_case_is_classified(self):
+		import glob
+		import re
+		from slub_kunit.common import REPO
+		suites = {'slub_kunit.c': 'slub_hotplug', 'slub_kunit_real.c': 'slub_hotplug_real',
+			  'slub_kunit_leaks.c': 'slub_hotplug_leaks'}
+		seen = 0
+		for path in glob.glob(os.path.join(REPO, 'mm', '*.c')):
+			suite = suites.get(os.path.basename(path))
+			if not suite:
+				continue
+			with open(path) as f:
+				cases = re.findall(r'KUNIT_CASE(\w*)\(\s*(\w+)', f.read())
+			for kind, name in cases:
+				seen += 1
+				full = f'{suite}.{name}' + ('.a parameter' if kind == '_PARAM' else '')
+				self.assertNotEqual(validate.invariant_of(full), 'unclassified', full)
+		self.assertGreater(seen, 15)
