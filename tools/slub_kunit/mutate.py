@@ -12,8 +12,9 @@ import fnmatch
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import pipeline, results, schemata, tree
 from slub_kunit.common import REPO, Stages, UserError, atomic_write, log
@@ -193,6 +194,17 @@ class Tried:
 	detail: str = ''
 
 
+@contextmanager
+def booting_with(s: pipeline.Session, extra: List[str]) -> Iterator[None]:
+	"""Within, s boots with extra kernel arguments; after, as before."""
+	before = s.req
+	s.req = dataclasses.replace(before, kernel_args=list(before.kernel_args) + extra)
+	try:
+		yield
+	finally:
+		s.req = before
+
+
 def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, Any],
 	      what: str, kernel_args: Optional[List[str]] = None) -> Tried:
 	"""Changes one file of the work tree as entry says, builds and boots
@@ -207,16 +219,14 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 		return Tried(stale=True, detail='search text not found exactly once')
 	log(f'{what} {entry["name"]}: {entry.get("invariant") or entry.get("reason")}')
 	atomic_write(target, text)
-	base_args = list(s.req.kernel_args)
-	s.req = dataclasses.replace(s.req, kernel_args=base_args + (kernel_args or []))
 	try:
-		out, _ = s.build_and_boot()
+		with booting_with(s, kernel_args or []):
+			out, _ = s.build_and_boot()
 	except UserError as err:
 		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
 			raise
 		return Tried(stopped=err.code, detail=str(err))
 	finally:
-		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 		atomic_write(target, pristine)
 	return Tried(outcome=out)
 
@@ -234,14 +244,10 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 		status = Mutant.NO_BUILD if tried.stopped == Exit.BUILD else Mutant.NOT_JUDGED
 		return Verdict(name, status, tried.detail)
 	assert tried.outcome is not None
-	base_args = list(s.req.kernel_args)
-	s.req = dataclasses.replace(s.req, kernel_args=base_args + MUTANT_ARGS)
-	try:
+	with booting_with(s, MUTANT_ARGS):
 		# The mutant's kernel is still the one built.
 		return alone_if_crashed(s, mutant, judge(mutant, tried.outcome.failures(),
 							 tried.outcome.problems))
-	finally:
-		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 
 
 def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any], verdict: Verdict) -> Verdict:
@@ -255,13 +261,8 @@ def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any], verdict: Verdi
 	parts = killer.split('.')
 	if len(parts) < 2 or any(c in '.'.join(parts[:2]) for c in '*?['):
 		return verdict
-	base_args = list(s.req.kernel_args)
-	s.req = dataclasses.replace(s.req, kernel_args=base_args +
-				    [f'kunit.filter_glob={parts[0]}.{parts[1]}'])
-	try:
+	with booting_with(s, [f'kunit.filter_glob={parts[0]}.{parts[1]}']):
 		out, _ = s.boot(stage='boot and run, the killer alone')
-	finally:
-		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 	again = judge(mutant, out.failures(), [])
 	if again.status == Mutant.KILLED and not again.detail.startswith(CRASHED):
 		return Verdict(verdict.name, Mutant.KILLED,
@@ -332,7 +333,6 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 			pristine[rel] = f.read()
 		tree.mark_modified(s.work, rel)
 		atomic_write(target, text)
-	base_args = list(s.req.kernel_args)
 	verdicts: Dict[str, Verdict] = {}
 	try:
 		try:
@@ -353,13 +353,11 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 				continue
 			log(f'mutant {m["name"]} (slub_kunit_mutant={number}): '
 			    f'{m.get("invariant") or m.get("reason")}')
-			s.req = dataclasses.replace(s.req, kernel_args=base_args + MUTANT_ARGS +
-						    [f'{schemata.SELECTOR}={number}'])
-			out, _ = s.boot(stage=f'boot and run, mutant {number}')
-			verdicts[m['name']] = alone_if_crashed(s, m, judge(m, out.failures(),
-									   out.problems))
+			with booting_with(s, MUTANT_ARGS + [f'{schemata.SELECTOR}={number}']):
+				out, _ = s.boot(stage=f'boot and run, mutant {number}')
+				verdicts[m['name']] = alone_if_crashed(s, m, judge(m, out.failures(),
+										   out.problems))
 	finally:
-		s.req = dataclasses.replace(s.req, kernel_args=base_args)
 		for rel, text in pristine.items():
 			atomic_write(os.path.join(s.work, rel), text)
 	return verdicts
