@@ -56,6 +56,9 @@ class Distcc(unittest.TestCase):
 		build = Build(tree=self.tmp, build_dir=self.tmp, arch='um', cache_dir=self.tmp,
 			      distcc=hosts)
 		env = build.env()
+		# A ccache of the test's own (SLUB_KUNIT_CCACHE_DIR may name a
+		# shared one): a hit there would keep the compile from distcc.
+		env['CCACHE_DIR'] = os.path.join(self.tmp, 'ccache')
 		res = subprocess.run(['ccache', 'gcc', '-O2', '-c', 'slab.c', '-o', name],
 				     cwd=self.tmp, env=env, capture_output=True, text=True)
 		self.assertEqual(res.returncode, 0, res.stderr)
