@@ -195,10 +195,13 @@ class Tried:
 
 
 @contextmanager
-def booting_with(s: pipeline.Session, extra: List[str]) -> Iterator[None]:
-	"""Within, s boots with extra kernel arguments; after, as before."""
+def booting_with(s: pipeline.Session, extra: List[str],
+		 without: Tuple[str, ...] = ()) -> Iterator[None]:
+	"""Within, s boots with extra kernel arguments and without those in
+	without; after, as before."""
 	before = s.req
-	s.req = dataclasses.replace(before, kernel_args=list(before.kernel_args) + extra)
+	args = [a for a in before.kernel_args if a not in without] + extra
+	s.req = dataclasses.replace(before, kernel_args=args)
 	try:
 		yield
 	finally:
@@ -246,29 +249,45 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 	assert tried.outcome is not None
 	with booting_with(s, MUTANT_ARGS):
 		# The mutant's kernel is still the one built.
-		return alone_if_crashed(s, mutant, judge(mutant, tried.outcome.failures(),
-							 tried.outcome.problems))
+		return alone_if_crashed(s, mutant, tried.outcome)
 
 
-def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any], verdict: Verdict) -> Verdict:
-	"""A mutant killed by a crash in its killer's suite, before the killer
-	ran (oops=panic ends the boot there): booted once more with only the
-	killer's case (kunit.filter_glob), so the report names the case that
-	catches it. The verdict stays a kill either way."""
-	if not verdict.detail.startswith(CRASHED):
+def crashed(failures: List[str]) -> bool:
+	"""Whether kunit.py saw the kernel die: it names a suite that did not
+	finish 'suite.' and a run that did not '' (the root)."""
+	return any(f == '' or f.endswith('.') for f in failures)
+
+
+def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any],
+		     out: results.Outcome) -> Verdict:
+	"""The verdict on one boot of a mutant's kernel. When the kernel died
+	before the killer had failed (oops=panic ends the boot at the first
+	Oops), the kernel is booted once more with only the killer's case
+	(kunit.filter_glob): the report then names the case that catches the
+	mutant, as a full run without oops=panic would have. Otherwise the
+	verdict is the full run's."""
+	verdict = judge(mutant, out.failures(), out.problems)
+	named = verdict.status == Mutant.KILLED and not verdict.detail.startswith(CRASHED)
+	if named or not crashed(out.failures()):
 		return verdict
 	killer = next((k for k in mutant['killers'] if not k.startswith(SPLAT_KILLER)), '')
 	parts = killer.split('.')
 	if len(parts) < 2 or any(c in '.'.join(parts[:2]) for c in '*?['):
 		return verdict
 	with booting_with(s, [f'kunit.filter_glob={parts[0]}.{parts[1]}']):
-		out, _ = s.boot(stage='boot and run, the killer alone')
-	again = judge(mutant, out.failures(), [])
-	if again.status == Mutant.KILLED and not again.detail.startswith(CRASHED):
+		again, _ = s.boot(stage='boot and run, the killer alone')
+	alone = judge(mutant, again.failures(), [])
+	if alone.status == Mutant.KILLED and not alone.detail.startswith(CRASHED):
+		where = verdict.detail[len(CRASHED):] if verdict.detail.startswith(CRASHED) else \
+			'the run'
 		return Verdict(verdict.name, Mutant.KILLED,
-			       f'{again.detail} (alone; in the full run the kernel crashed in '
-			       f'{verdict.detail[len(CRASHED):]} first)')
-	return verdict
+			       f'{alone.detail} (alone; in the full run the kernel died in {where} '
+			       'first)')
+	# Last, the full run as it was before oops=panic (a hang costs its
+	# timeout): its verdict is the mutant's.
+	with booting_with(s, [], without=tuple(MUTANT_ARGS)):
+		full, _ = s.boot(stage='boot and run, without oops=panic')
+	return judge(mutant, full.failures(), full.problems)
 
 
 def run_schemata(s: pipeline.Session, catalogue: Dict[str, Any],
@@ -355,8 +374,7 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 			    f'{m.get("invariant") or m.get("reason")}')
 			with booting_with(s, MUTANT_ARGS + [f'{schemata.SELECTOR}={number}']):
 				out, _ = s.boot(stage=f'boot and run, mutant {number}')
-				verdicts[m['name']] = alone_if_crashed(s, m, judge(m, out.failures(),
-										   out.problems))
+				verdicts[m['name']] = alone_if_crashed(s, m, out)
 	finally:
 		for rel, text in pristine.items():
 			atomic_write(os.path.join(s.work, rel), text)
