@@ -183,6 +183,19 @@ def mailsplit(src: str, dest: str, mboxrd: bool) -> List[str]:
 	return sorted(os.path.join(dest, n) for n in os.listdir(dest))
 
 
+def split_input(path: str, data: Optional[bytes], scratch: str) -> List[str]:
+	"""The message files of an input, split into scratch: the maildir at
+	path (data None), or the mbox or message data (public-inbox's mboxrd
+	unescaped)."""
+	dest = os.path.join(scratch, 'split')
+	if data is None:
+		return mailsplit(path, dest, mboxrd=False)
+	plain = os.path.join(scratch, 'input.mbox')
+	with open(plain, 'wb') as f:
+		f.write(data)
+	return mailsplit(plain, dest, mboxrd=data.lstrip(b'\r\n').startswith(b'From mboxrd@z'))
+
+
 def _git(cmd: Sequence[str], stdin: Optional[object] = None) -> subprocess.CompletedProcess:
 	try:
 		return procs.run(list(cmd), stdin=stdin, stdout=subprocess.PIPE,
@@ -457,14 +470,7 @@ def read(path: str, data: Optional[bytes], scratch_root: str, choice: Choice = C
 
 
 def _read(path: str, data: Optional[bytes], scratch: str, name: str, choice: Choice) -> Read:
-	if data is None:
-		files = mailsplit(path, os.path.join(scratch, 'split'), mboxrd=False)
-	else:
-		plain = os.path.join(scratch, 'input.mbox')
-		with open(plain, 'wb') as f:
-			f.write(data)
-		files = mailsplit(plain, os.path.join(scratch, 'split'),
-				  mboxrd=data.lstrip(b'\r\n').startswith(b'From mboxrd@z'))
+	files = split_input(path, data, scratch)
 	if not files:
 		raise UserError(f'patch {name}: no message in it', Exit.PATCH)
 	msgs = [parse(f) for f in files]
@@ -565,16 +571,11 @@ def scan(path: str, scratch_root: str) -> List[Found]:
 	os.makedirs(scratch_root, exist_ok=True)
 	scratch = tempfile.mkdtemp(prefix='scan-', dir=scratch_root)
 	try:
-		if os.path.isdir(path):
-			files = mailsplit(path, os.path.join(scratch, 'split'), mboxrd=False)
-		else:
+		data = None
+		if not os.path.isdir(path):
 			with open(path, 'rb') as f:
 				data = unpacked(f.read(), os.path.basename(path))
-			plain = os.path.join(scratch, 'spool.mbox')
-			with open(plain, 'wb') as f:
-				f.write(data)
-			files = mailsplit(plain, os.path.join(scratch, 'split'),
-					  mboxrd=data.lstrip(b'\r\n').startswith(b'From mboxrd@z'))
+		files = split_input(path, data, scratch)
 		msgs = [parse(f) for f in files]
 		out = []
 		for thread in threads(msgs):
