@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for SLUB's handling of NUMA nodes that gain and lose memory.
+ * KUnit tests for SLUB's handling of NUMA nodes that gain and lose memory,
+ * through synthetic notifier events.
  *
- * Included at the end of mm/slub.c (CONFIG_SLUB_HOTPLUG_KUNIT_TEST), so that
- * the cases can drive slab_memory_callback() and read slab_nodes, get_node()
- * and kmem_cache_node directly. They compile against both generations of
- * the hotplug notifier; what differs is in slub_kunit_compat.h.
+ * Part of mm/slub.c (included at its end, after slub_kunit_helpers.c), so
+ * that the cases can drive the slab's hotplug callback and read slab_nodes,
+ * get_node() and kmem_cache_node directly. They compile against both
+ * generations of the hotplug notifier; what differs is in slub_kunit.h.
  *
  * The suite slub_hotplug delivers synthetic notifier events, every action
  * crossed with every transition of a node's memory, on mocked node_states[],
@@ -31,32 +32,58 @@
 #include <linux/kthread.h>
 #include <linux/sched.h>
 
-#include "slub_kunit_alloc.h"
-#include "slub_kunit_helpers.h"
-#include "slub_kunit_walk.h"
+#include "slub_kunit.h"
 
-struct slub_hp_event_param {
+/* ---------------------------------------------------------------------- */
+/* Events                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The parameters of the event cases: every action of the generation crossed
+ * with every transition. A parameter is an element of slub_hp_event_ids,
+ * whose index is (dir * SLUB_HP_END + role) * nr of transitions + transition.
+ */
+#define SLUB_HP_NR_TRANS	ARRAY_SIZE(slub_hp_transitions)
+
+static const u8 slub_hp_event_ids[2 * SLUB_HP_END * SLUB_HP_NR_TRANS];
+
+struct slub_hp_event {
 	const struct slub_hp_action *act;
 	const struct slub_hp_trans *trans;
 };
 
-/* Every action crossed with every transition; filled by the suite's init. */
-static struct slub_hp_event_param
-slub_hp_event_params[ARRAY_SIZE(slub_hp_actions) * ARRAY_SIZE(slub_hp_transitions)];
-
-static void slub_hp_event_desc(struct slub_hp_event_param *p, char *desc)
+static struct slub_hp_event slub_hp_event_of(const void *param)
 {
-	const struct slub_hp_trans *t = p->trans;
-	const char *change = p->act->dir == SLUB_HP_ON ? t->on : t->off;
+	unsigned int i = (const u8 *)param - slub_hp_event_ids;
+	unsigned int a = i / SLUB_HP_NR_TRANS;
 
-	if (SLUB_HP_NAMES_NORMAL)
-		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s (%s,%s) %s", p->act->name,
-			 t->names_nid ? "nid" : "-1", t->names_normal ? "nid" : "-1", change);
-	else
-		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s", p->act->name, change);
+	return (struct slub_hp_event){
+		.act = &slub_hp_actions[a / SLUB_HP_END][a % SLUB_HP_END],
+		.trans = slub_hp_transitions[i % SLUB_HP_NR_TRANS],
+	};
 }
 
-KUNIT_ARRAY_PARAM(slub_hp_event, slub_hp_event_params, slub_hp_event_desc);
+static SLUB_HP_GEN_PARAMS(slub_hp_event_gen_params)
+{
+	const u8 *id = prev ? (const u8 *)prev + 1 : slub_hp_event_ids;
+	struct slub_hp_event ev;
+
+	for (; id < slub_hp_event_ids + ARRAY_SIZE(slub_hp_event_ids); id++) {
+		ev = slub_hp_event_of(id);
+		if (ev.act->name)
+			break;
+	}
+	if (id == slub_hp_event_ids + ARRAY_SIZE(slub_hp_event_ids))
+		return NULL;
+	if (SLUB_HP_NAMES_NORMAL)
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s (%s,%s) %s", ev.act->name,
+			 ev.trans->names_nid ? "nid" : "-1", ev.trans->names_normal ? "nid" : "-1",
+			 slub_hp_dir(ev.act) == SLUB_HP_ON ? ev.trans->on : ev.trans->off);
+	else
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s", ev.act->name,
+			 slub_hp_dir(ev.act) == SLUB_HP_ON ? ev.trans->on : ev.trans->off);
+	return id;
+}
 
 /*
  * Every action crossed with every transition (I1, I2, I4 and the policy).
@@ -71,11 +98,11 @@ KUNIT_ARRAY_PARAM(slub_hp_event, slub_hp_event_params, slub_hp_event_desc);
  * - no structure seen before is freed or replaced (I2), and an action that
  *   leaves tracking alone allocates nothing (I4).
  */
-static void slub_hotplug_event(struct kunit *test)
+static void test_event(struct kunit *test)
 {
-	const struct slub_hp_event_param *p = test->param_value;
-	const struct slub_hp_action *act = p->act;
-	const struct slub_hp_trans *t = p->trans;
+	const struct slub_hp_event ev = slub_hp_event_of(test->param_value);
+	const struct slub_hp_action *act = ev.act;
+	const struct slub_hp_trans *t = ev.trans;
 	struct slub_hp_world w = slub_hp_world(test, t);
 	const struct slub_hp_snap *before;
 	bool was_tracked, alloc_expected;
@@ -98,7 +125,6 @@ static void slub_hotplug_event(struct kunit *test)
 	alloc_expected = !was_tracked && w.tracked;
 	slub_hp_expect_kept(test, before, !alloc_expected, act->name);
 	slub_hp_expect_new_cache_nodes(test, act->name);
-	slub_hp_expect_alloc(test, w.nid, SLUB_HP_ALLOC_BOTH, act->name);
 }
 
 /*
@@ -106,13 +132,13 @@ static void slub_hotplug_event(struct kunit *test)
  * going-online event succeeded, but before the hotplug core set the node's
  * node_states[], still gets a structure (and barn) for the new node.
  */
-static void slub_hotplug_cache_created_in_window(struct kunit *test)
+static void test_cache_created_in_window(struct kunit *test)
 {
 	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
 	struct kmem_cache *s;
 
-	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, &slub_hp_first_normal), NOTIFY_OK);
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, slub_hp_going_online, &slub_hp_first_normal),
+			NOTIFY_OK);
 	KUNIT_ASSERT_FALSE(test, node_state(w.nid, N_MEMORY));
 
 	s = slub_hp_create_cache(test, "slub_hp_window", 128, 0);
@@ -131,7 +157,7 @@ static void slub_hotplug_cache_created_in_window(struct kunit *test)
  * hotplugged. Where caches have barns, every node with a CPU, memoryless
  * ones included, has one (the 7.1 fix for sheaves on memoryless nodes).
  */
-static void slub_hotplug_boot_mask(struct kunit *test)
+static void test_boot_mask(struct kunit *test)
 {
 	nodemask_t tracked = slub_hp_tracked_mask();
 	nodemask_t barn_tracked = slub_hp_barn_tracked_mask();
@@ -151,84 +177,11 @@ static void slub_hotplug_boot_mask(struct kunit *test)
 }
 
 /*
- * I2's other half: destroying a cache frees its structure for a node that
- * went offline after the cache was created, whether or not the node is still
- * tracked. The case itself sees nothing wrong when that structure is skipped;
- * kmemleak does (tools/slub-kunit run --debug).
- */
-static void slub_hotplug_destroy_after_offline(struct kunit *test)
-{
-	const struct slub_hp_trans *t = &slub_hp_first_normal;
-	struct slub_hp_world w = slub_hp_world(test, t);
-	struct kmem_cache *s;
-
-	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
-	s = slub_hp_create_cache(test, "slub_hp_doomed", 96, 0);
-	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
-
-	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
-	KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(s, w.nid),
-				  "offline freed node %d's structure of a live cache", w.nid);
-	kunit_release_action(test, slub_hp_destroy_cache, s);
-}
-
-/*
- * Likewise for the structures a failed going-online leaves behind (I3): the
- * caches served before the failure keep a structure for a node that stays
- * untracked, under either policy, and destroying such a cache frees it.
- * Which caches are served first is the callback's choice: failing the last
- * allocation leaves at most one cache unserved, so one of two new caches is.
- */
-static void slub_hotplug_destroy_after_failed_online(struct kunit *test)
-{
-	const struct slub_hp_trans *t = &slub_hp_first_normal;
-	struct slub_hp_world w = slub_hp_world(test, t);
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
-	struct kmem_cache *a = slub_hp_create_cache(test, "slub_hp_doomed", 96, 0);
-	struct kmem_cache *b = slub_hp_create_cache(test, "slub_hp_doomed2", 96, 0);
-	unsigned int nodes, barns, caches;
-	struct kmem_cache *s;
-
-	slub_hp_count(w.nid, &nodes, &barns, &caches);
-	KUNIT_ASSERT_EQ(test, nodes, 0);
-	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, caches);
-	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, t), notifier_from_errno(-ENOMEM));
-	KUNIT_ASSERT_FALSE(test, slub_hp_tracked(w.nid));
-	s = get_node(a, w.nid) ? a : b;
-	KUNIT_ASSERT_NOT_NULL_MSG(test, get_node(s, w.nid),
-				  "neither new cache was served before the failure");
-	kunit_release_action(test, slub_hp_destroy_cache, s);
-}
-
-/*
- * A cache that lived through a node's offline keeps its structure for the
- * node (I2), while the node is tracked or not as the policy says: asked for
- * that node, the slow path goes by tracking and memory, not by the
- * structure it finds (I5), and shrinking the cache still works.
- */
-static void slub_hotplug_alloc_outlived_offline(struct kunit *test)
-{
-	const struct slub_hp_trans *t = &slub_hp_first_normal;
-	struct slub_hp_world w = slub_hp_world(test, t);
-	struct kmem_cache *s;
-
-	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
-	s = slub_hp_create_cache(test, "slub_hp_outlived", 96, 0);
-	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
-	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
-	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
-
-	slub_hp_expect_alloc_in(test, s, w.nid, SLUB_HP_ALLOC_BOTH, "cache outlived offline");
-	KUNIT_EXPECT_EQ(test, kmem_cache_shrink(s), 0);
-	KUNIT_EXPECT_EQ(test, slub_hp_nr_slabs(s), 0);
-}
-
-/*
  * I2: online, offline, online again. The structures made by the first online
  * survive the offline and are the ones used after the second online, which
  * allocates nothing.
  */
-static void slub_hotplug_reonline_reuses(struct kunit *test)
+static void test_reonline_reuses(struct kunit *test)
 {
 	const struct slub_hp_trans *t = &slub_hp_first_normal;
 	struct slub_hp_world w = slub_hp_world(test, t);
@@ -252,12 +205,221 @@ static void slub_hotplug_reonline_reuses(struct kunit *test)
 	slub_hp_expect_kept(test, online, true, "after second online");
 }
 
-KUNIT_ARRAY_PARAM_DESC(slub_hp_fault, slub_hp_fault_params, desc);
-
-static unsigned int slub_hp_pick(unsigned int where, unsigned int n)
+/*
+ * I2's other half: destroying a cache frees its structure for a node that
+ * went offline after the cache was created, whether or not the node is still
+ * tracked. The case itself sees nothing wrong when that structure is skipped;
+ * kmemleak does (tools/slub-kunit run --debug).
+ */
+static void test_destroy_after_offline(struct kunit *test)
 {
-	return where == 0 ? 1 : where == 1 ? (n + 1) / 2 : n;
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct kmem_cache *s;
+
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	s = slub_hp_create_cache(test, "slub_hp_doomed", 96, 0);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+
+	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(s, w.nid),
+				  "offline freed node %d's structure of a live cache", w.nid);
+	kunit_release_action(test, slub_hp_destroy_cache, s);
 }
+
+/* A cache for test_going_offline_shrinks() and what it holds. */
+struct slub_hp_shrinkee {
+	const char *name;
+	slab_flags_t flags;
+	bool live;		/* keeps one object allocated */
+	int nid;		/* the node its slabs are on */
+	struct kmem_cache *s;
+	void *obj;
+	unsigned long before;
+};
+
+/* Fill eight slabs of @c on its node, free all but maybe one object. */
+static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c)
+{
+	unsigned int i, nr = oo_objects(c->s->oo) * 8;
+	void **objs = kunit_kcalloc(test, nr, sizeof(*objs), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	for (i = 0; i < nr; i++) {
+		objs[i] = kmem_cache_alloc_node(c->s, GFP_KERNEL | __GFP_THISNODE, c->nid);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	for (i = c->live ? 1 : 0; i < nr; i++)
+		kmem_cache_free(c->s, objs[i]);
+	c->obj = c->live ? objs[0] : NULL;
+	/* Under KASAN freed objects wait in quarantine: give them back. */
+	kasan_cache_shrink(c->s);
+	c->before = slub_hp_nr_slabs(c->s);
+	KUNIT_ASSERT_GT_MSG(test, c->before, 1, "%s: freed slabs already released", c->name);
+}
+
+/*
+ * slab_nodes (and slab_barn_nodes) change only under slab_mutex, which cache
+ * creation and the other readers of the masks hold: every action, of every
+ * transition, sent from a thread of its own while the case holds slab_mutex,
+ * changes no node's tracking until the case lets go; then it takes effect as
+ * the model says. Covers the clearing on offline as well as the setting on
+ * going-online. A going-offline that waited for slab_mutex still shrinks
+ * (I6): where the node really has memory, free slabs left on it by a cache
+ * are released once the case lets go.
+ */
+static void test_event_under_slab_mutex(struct kunit *test)
+{
+	const struct slub_hp_event ev = slub_hp_event_of(test->param_value);
+	struct slub_hp_world w = slub_hp_world(test, ev.trans);
+	struct slub_hp_shrinkee left = { .name = "slub_hp_contended", .nid = w.nid };
+	nodemask_t tracked, barns, held_tracked, held_barns;
+	struct slub_hp_sender *snd;
+	unsigned long delivered;
+	bool settled = false, shrinks;
+	unsigned int i;
+
+	if (!SLUB_HP_MASKS_READABLE_LOCKED)
+		kunit_skip(test, "the tree has no tracking mask to read under slab_mutex");
+	slub_hp_lead_up(test, &w, ev.trans, ev.act);
+	shrinks = slub_hp_dir(ev.act) == SLUB_HP_OFF && slub_hp_role(ev.act) == SLUB_HP_GOING &&
+		  slub_hp_supplies(w.nid) && IS_ENABLED(CONFIG_SLUB_DEBUG);
+	if (shrinks) {
+		left.s = slub_hp_create_cache(test, left.name, 256, 0);
+		slub_hp_shrinkee_fill(test, &left);
+	}
+	snd = slub_hp_sender(test, &w, ev.act, ev.trans);
+	tracked = slub_hp_tracked_mask();
+	barns = slub_hp_barn_tracked_mask();
+
+	/* No assertion while the locks are held. */
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_begin();
+	mutex_lock(&slab_mutex);
+	wake_up_process(snd->task);
+	for (i = 0; i < 2000 && !settled; i++) {
+		usleep_range(1000, 2000);
+		settled = slub_hp_sender_settled(snd);
+	}
+	held_tracked = slub_hp_tracked_mask();
+	held_barns = slub_hp_barn_tracked_mask();
+	mutex_unlock(&slab_mutex);
+	delivered = wait_for_completion_timeout(&snd->done, 10 * HZ);
+	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		mem_hotplug_done();
+
+	KUNIT_ASSERT_GT_MSG(test, delivered, 0, "%s did not return in 10 s", ev.act->name);
+	KUNIT_EXPECT_TRUE_MSG(test, settled, "%s neither returned nor waited for slab_mutex",
+			      ev.act->name);
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_tracked, tracked),
+			      "%s changed slab_nodes from %*pbl to %*pbl without slab_mutex",
+			      ev.act->name, nodemask_pr_args(&tracked),
+			      nodemask_pr_args(&held_tracked));
+	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_barns, barns),
+			      "%s changed slab_barn_nodes from %*pbl to %*pbl without slab_mutex",
+			      ev.act->name, nodemask_pr_args(&barns),
+			      nodemask_pr_args(&held_barns));
+	KUNIT_EXPECT_EQ(test, snd->ret, NOTIFY_OK);
+	slub_hp_advance(&w, ev.act, ev.trans, snd->ret);
+	slub_hp_expect_model(test, &w, ev.act->name);
+	if (shrinks)
+		KUNIT_EXPECT_EQ_MSG(test, slub_hp_nr_slabs(left.s), 0,
+				    "%s, sent while slab_mutex was held, left %lu of %lu free slabs",
+				    ev.act->name, slub_hp_nr_slabs(left.s), left.before);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The allocation slow path, failures and races                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * I5 after every action of every transition: the node is brought to where
+ * the hotplug core would send the action and the action is delivered; then
+ * kmem_cache_alloc_node() for the node, with and without __GFP_THISNODE,
+ * from a cold, a warm and a fragmented cache, gives what the slow path
+ * promises for the node as the action left it.
+ */
+static void test_event_alloc(struct kunit *test)
+{
+	const struct slub_hp_event ev = slub_hp_event_of(test->param_value);
+	struct slub_hp_world w = slub_hp_world(test, ev.trans);
+
+	slub_hp_lead_up(test, &w, ev.trans, ev.act);
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, ev.act, ev.trans), NOTIFY_OK);
+	slub_hp_expect_alloc(test, w.nid, SLUB_HP_ALLOC_BOTH, ev.act->name);
+}
+
+/*
+ * A cache that lived through a node's offline keeps its structure for the
+ * node (I2), while the node is tracked or not as the policy says: asked for
+ * that node, the slow path goes by tracking and memory, not by the
+ * structure it finds (I5), and shrinking the cache still works.
+ */
+static void test_alloc_outlived_offline(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct kmem_cache *s;
+
+	slub_hp_walk(test, &w, t, SLUB_HP_ON, false, SLUB_HP_END);
+	s = slub_hp_create_cache(test, "slub_hp_outlived", 96, 0);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+	slub_hp_walk(test, &w, t, SLUB_HP_OFF, false, SLUB_HP_END);
+	KUNIT_ASSERT_NOT_NULL(test, get_node(s, w.nid));
+
+	slub_hp_expect_alloc_in(test, s, w.nid, SLUB_HP_ALLOC_BOTH, "cache outlived offline");
+	KUNIT_EXPECT_EQ(test, kmem_cache_shrink(s), 0);
+	KUNIT_EXPECT_EQ(test, slub_hp_nr_slabs(s), 0);
+}
+
+/*
+ * Likewise for the structures a failed going-online leaves behind (I3): the
+ * caches served before the failure keep a structure for a node that stays
+ * untracked, under either policy, and destroying such a cache frees it.
+ * Which caches are served first is the callback's choice: failing the last
+ * allocation leaves at most one cache unserved, so one of two new caches is.
+ */
+static void test_destroy_after_failed_online(struct kunit *test)
+{
+	const struct slub_hp_trans *t = &slub_hp_first_normal;
+	struct slub_hp_world w = slub_hp_world(test, t);
+	struct kmem_cache *a = slub_hp_create_cache(test, "slub_hp_doomed", 96, 0);
+	struct kmem_cache *b = slub_hp_create_cache(test, "slub_hp_doomed2", 96, 0);
+	unsigned int nodes, barns, caches;
+	struct kmem_cache *s;
+
+	slub_hp_count(w.nid, &nodes, &barns, &caches);
+	KUNIT_ASSERT_EQ(test, nodes, 0);
+	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NODE, caches);
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, slub_hp_going_online, t),
+			notifier_from_errno(-ENOMEM));
+	KUNIT_ASSERT_FALSE(test, slub_hp_tracked(w.nid));
+	s = get_node(a, w.nid) ? a : b;
+	KUNIT_ASSERT_NOT_NULL_MSG(test, get_node(s, w.nid),
+				  "neither new cache was served before the failure");
+	kunit_release_action(test, slub_hp_destroy_cache, s);
+}
+
+/* Which allocation a going-online is made to fail at (I3). */
+struct slub_hp_fault_param {
+	const char *desc;
+	enum slub_hp_fault_target target;
+	unsigned int where;	/* 0: first, 1: middle, 2: last */
+};
+
+/* The k-th per-node structure fails, or, where caches have them, the k-th barn. */
+static const struct slub_hp_fault_param slub_hp_fault_params[] = {
+	{ "kmem_cache_node fails at first cache", SLUB_HP_FAIL_NODE, 0 },
+	{ "kmem_cache_node fails at middle cache", SLUB_HP_FAIL_NODE, 1 },
+	{ "kmem_cache_node fails at last cache", SLUB_HP_FAIL_NODE, 2 },
+#if SLUB_HP_HAVE_BARNS
+	{ "barn fails at first cache with sheaves", SLUB_HP_FAIL_BARN, 0 },
+	{ "barn fails at middle cache with sheaves", SLUB_HP_FAIL_BARN, 1 },
+	{ "barn fails at last cache with sheaves", SLUB_HP_FAIL_BARN, 2 },
+#endif
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_fault, slub_hp_fault_params, desc);
 
 static unsigned int slub_hp_wanting_barns(int nid)
 {
@@ -281,8 +443,7 @@ static void slub_hp_cancel_and_retry(struct kunit *test, struct slub_hp_world *w
 				     unsigned int made_nodes, unsigned int want_barns,
 				     unsigned int made_barns)
 {
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
-	const struct slub_hp_action *cancel = slub_hp_find(SLUB_HP_ON, SLUB_HP_CANCEL);
+	const struct slub_hp_action *cancel = slub_hp_action(SLUB_HP_ON, SLUB_HP_CANCEL);
 	struct slub_hp_ctx *ctx = test->priv;
 	const struct slub_hp_snap *failed = slub_hp_snapshot(test);
 	unsigned int nodes, barns, caches;
@@ -292,7 +453,8 @@ static void slub_hp_cancel_and_retry(struct kunit *test, struct slub_hp_world *w
 	slub_hp_expect_kept(test, failed, false, "cancel after failure");
 
 	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NONE, 0);
-	KUNIT_EXPECT_EQ(test, slub_hp_step(test, w, going, &slub_hp_first_normal), NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, slub_hp_step(test, w, slub_hp_going_online, &slub_hp_first_normal),
+			NOTIFY_OK);
 	KUNIT_EXPECT_TRUE(test, slub_hp_tracked(w->nid));
 	slub_hp_count(w->nid, &nodes, &barns, &caches);
 	KUNIT_EXPECT_EQ(test, nodes, caches);
@@ -369,11 +531,10 @@ static void slub_hp_note_published(struct mm_kunit_slab_watch *watch, void *data
  * here depends on either. The cancel frees nothing; a retry completes,
  * allocating only what is still missing.
  */
-static void slub_hotplug_going_online_fails(struct kunit *test)
+static void test_going_online_fails(struct kunit *test)
 {
 	const struct slub_hp_fault_param *p = test->param_value;
 	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
 	unsigned int nodes, barns, caches, barns_before, k, i;
 	unsigned int want_barns = slub_hp_wanting_barns(w.nid);
 	struct slub_hp_ctx *ctx = test->priv;
@@ -396,7 +557,7 @@ static void slub_hotplug_going_online_fails(struct kunit *test)
 	ctx->barn_watch.hook = slub_hp_note_published;
 	ctx->node_watch.data = &pub;
 	ctx->barn_watch.data = &pub;
-	ret = slub_hp_step(test, &w, going, &slub_hp_first_normal);
+	ret = slub_hp_step(test, &w, slub_hp_going_online, &slub_hp_first_normal);
 	ctx->node_watch.hook = NULL;
 	ctx->barn_watch.hook = NULL;
 	KUNIT_EXPECT_EQ_MSG(test, ret, notifier_from_errno(-ENOMEM),
@@ -434,37 +595,6 @@ static void slub_hotplug_going_online_fails(struct kunit *test)
 	slub_hp_cancel_and_retry(test, &w, nodes, want_barns, barns);
 }
 
-/* A cache for slub_hotplug_going_offline_shrinks() and what it holds. */
-struct slub_hp_shrinkee {
-	const char *name;
-	slab_flags_t flags;
-	bool live;		/* keeps one object allocated */
-	int nid;		/* the node its slabs are on */
-	struct kmem_cache *s;
-	void *obj;
-	unsigned long before;
-};
-
-/* Fill eight slabs of @c on its node, free all but maybe one object. */
-static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c)
-{
-	unsigned int i, nr = oo_objects(c->s->oo) * 8;
-	void **objs = kunit_kcalloc(test, nr, sizeof(*objs), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, objs);
-	for (i = 0; i < nr; i++) {
-		objs[i] = kmem_cache_alloc_node(c->s, GFP_KERNEL | __GFP_THISNODE, c->nid);
-		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
-	}
-	for (i = c->live ? 1 : 0; i < nr; i++)
-		kmem_cache_free(c->s, objs[i]);
-	c->obj = c->live ? objs[0] : NULL;
-	/* Under KASAN freed objects wait in quarantine: give them back. */
-	kasan_cache_shrink(c->s);
-	c->before = slub_hp_nr_slabs(c->s);
-	KUNIT_ASSERT_GT_MSG(test, c->before, 1, "%s: freed slabs already released", c->name);
-}
-
 /*
  * I6: going-offline flushes and shrinks every cache, so that no cache keeps
  * a slab kmem_cache_shrink() would still release: caches that hold only free
@@ -474,9 +604,9 @@ static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c
  * block, mostly naming no node; the node notifier only when a node loses its
  * last memory, and always names it: here the node that holds the slabs.
  */
-static void slub_hotplug_going_offline_shrinks(struct kunit *test)
+static void test_going_offline_shrinks(struct kunit *test)
 {
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_OFF, SLUB_HP_GOING);
+	const struct slub_hp_action *going = slub_hp_action(SLUB_HP_OFF, SLUB_HP_GOING);
 	const slab_flags_t debug = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
 	int nid = SLUB_HP_NODE_NOTIFIER ? slub_hp.normal_nid : NUMA_NO_NODE;
 	struct slub_hp_shrinkee caches[] = {
@@ -511,6 +641,35 @@ static void slub_hotplug_going_offline_shrinks(struct kunit *test)
 			kmem_cache_free(caches[i].s, caches[i].obj);
 	}
 }
+
+/* When a cache creation is made to fail, and how far the memoryless node is. */
+enum slub_hp_phase {
+	SLUB_HP_UNTRACKED,	/* the memoryless node as at boot */
+	SLUB_HP_IN_WINDOW,	/* after its going-online, before node_states[] */
+	SLUB_HP_TRACKED,	/* after a whole online (states mocked) */
+};
+
+struct slub_hp_create_param {
+	const char *desc;
+	enum slub_hp_fault_target target;
+	bool last;		/* the last node's allocation, else the first's */
+	enum slub_hp_phase phase;
+};
+
+/* kmem_cache_create() fails at a per-node structure, or at a barn. */
+static const struct slub_hp_create_param slub_hp_create_params[] = {
+	{ "kmem_cache_node fails at first node", SLUB_HP_FAIL_NODE, false, SLUB_HP_UNTRACKED },
+	{ "kmem_cache_node fails at last node", SLUB_HP_FAIL_NODE, true, SLUB_HP_UNTRACKED },
+	{ "kmem_cache_node fails at new node in window", SLUB_HP_FAIL_NODE, true,
+	  SLUB_HP_IN_WINDOW },
+	{ "kmem_cache_node fails at new node once tracked", SLUB_HP_FAIL_NODE, true,
+	  SLUB_HP_TRACKED },
+#if SLUB_HP_HAVE_BARNS
+	{ "barn fails at first node", SLUB_HP_FAIL_BARN, false, SLUB_HP_UNTRACKED },
+	{ "barn fails at last node", SLUB_HP_FAIL_BARN, true, SLUB_HP_UNTRACKED },
+	{ "barn fails at new node in window", SLUB_HP_FAIL_BARN, true, SLUB_HP_IN_WINDOW },
+#endif
+};
 
 KUNIT_ARRAY_PARAM_DESC(slub_hp_create, slub_hp_create_params, desc);
 
@@ -550,14 +709,14 @@ static void slub_hp_expect_new_cache_complete(struct kunit *test, struct kmem_ca
 /* Bring the memoryless node to @phase; returns the node, or NUMA_NO_NODE. */
 static int slub_hp_enter_phase(struct kunit *test, enum slub_hp_phase phase)
 {
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
 	struct slub_hp_world w;
 
 	if (phase == SLUB_HP_UNTRACKED)
 		return NUMA_NO_NODE;
 	w = slub_hp_world(test, &slub_hp_first_normal);
 	if (phase == SLUB_HP_IN_WINDOW)
-		KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, &slub_hp_first_normal),
+		KUNIT_ASSERT_EQ(test,
+				slub_hp_step(test, &w, slub_hp_going_online, &slub_hp_first_normal),
 				NOTIFY_OK);
 	else
 		slub_hp_walk(test, &w, &slub_hp_first_normal, SLUB_HP_ON, false, SLUB_HP_END);
@@ -573,7 +732,7 @@ static int slub_hp_enter_phase(struct kunit *test, enum slub_hp_phase phase)
  * under tools/slub-kunit run --debug). A retry succeeds and covers every
  * tracked node with an initialised structure and barn.
  */
-static void slub_hotplug_create_fails(struct kunit *test)
+static void test_create_fails(struct kunit *test)
 {
 	const struct slub_hp_create_param *p = test->param_value;
 	struct slub_hp_ctx *ctx = test->priv;
@@ -604,6 +763,120 @@ static void slub_hotplug_create_fails(struct kunit *test)
 
 	s = slub_hp_create_cache(test, "slub_hp_retry", 96, 0);
 	slub_hp_expect_new_cache_complete(test, s, p->desc);
+}
+
+enum slub_hp_target {
+	SLUB_HP_TO_NO_NODE,
+	SLUB_HP_TO_MEMORY,
+	SLUB_HP_TO_TRACKED_MEMLESS,
+	SLUB_HP_TO_UNTRACKED_MEMLESS,
+	SLUB_HP_TO_OFFLINE,
+};
+
+struct slub_hp_alloc_param {
+	const char *desc;
+	enum slub_hp_target target;
+	bool thisnode;
+};
+
+static const struct slub_hp_alloc_param slub_hp_alloc_params[] = {
+	{ "NUMA_NO_NODE", SLUB_HP_TO_NO_NODE, false },
+	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_TO_NO_NODE, true },
+	{ "node with memory", SLUB_HP_TO_MEMORY, false },
+	{ "node with memory __GFP_THISNODE", SLUB_HP_TO_MEMORY, true },
+	{ "tracked memoryless node", SLUB_HP_TO_TRACKED_MEMLESS, false },
+	{ "tracked memoryless node __GFP_THISNODE", SLUB_HP_TO_TRACKED_MEMLESS, true },
+	{ "untracked memoryless node", SLUB_HP_TO_UNTRACKED_MEMLESS, false },
+	{ "untracked memoryless node __GFP_THISNODE", SLUB_HP_TO_UNTRACKED_MEMLESS, true },
+	{ "possible offline node", SLUB_HP_TO_OFFLINE, false },
+	{ "possible offline node __GFP_THISNODE", SLUB_HP_TO_OFFLINE, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_alloc, slub_hp_alloc_params, desc);
+
+/* The node a parameter of test_alloc_node() asks for. */
+static int slub_hp_alloc_target(struct kunit *test, const struct slub_hp_alloc_param *p)
+{
+	struct slub_hp_world w;
+
+	switch (p->target) {
+	case SLUB_HP_TO_NO_NODE:
+		return NUMA_NO_NODE;
+	case SLUB_HP_TO_MEMORY:
+		return slub_hp.other_nid != NUMA_NO_NODE ? slub_hp.other_nid : slub_hp.normal_nid;
+	case SLUB_HP_TO_OFFLINE:
+		return slub_hp_offline(test);
+	default:
+		w = slub_hp_world(test, &slub_hp_first_normal);
+		if (p->target == SLUB_HP_TO_TRACKED_MEMLESS) {
+			KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w,
+							   slub_hp_going_online,
+							   &slub_hp_first_normal), NOTIFY_OK);
+			KUNIT_ASSERT_TRUE(test, slub_hp_tracked(w.nid));
+		}
+		return w.nid;
+	}
+}
+
+/*
+ * I5: kmem_cache_alloc_node() with any node id never crashes, and the object
+ * comes from where the slow path promises:
+ * - a node with memory supplies the object itself;
+ * - a node that cannot supply one (no memory, untracked, offline) makes the
+ *   allocation fall back to a node with memory, unless __GFP_THISNODE is
+ *   set: then a tracked node fails the allocation; an untracked one fails it
+ *   on node-notifier trees, whose slow path keeps the constraint, and is
+ *   ignored on memory-notifier trees, whose slow path drops it.
+ */
+static void test_alloc_node(struct kunit *test)
+{
+	const struct slub_hp_alloc_param *p = test->param_value;
+	int nid = slub_hp_alloc_target(test, p);
+
+	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
+			     p->desc);
+}
+
+/* What a CPU of a memoryless node asks for, and how. */
+static const struct slub_hp_alloc_param slub_hp_cpu_alloc_params[] = {
+	{ "NUMA_NO_NODE", SLUB_HP_TO_NO_NODE, false },
+	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_TO_NO_NODE, true },
+	{ "its own node", SLUB_HP_TO_UNTRACKED_MEMLESS, false },
+	{ "its own node __GFP_THISNODE", SLUB_HP_TO_UNTRACKED_MEMLESS, true },
+	{ "node with memory", SLUB_HP_TO_MEMORY, false },
+	{ "node with memory __GFP_THISNODE", SLUB_HP_TO_MEMORY, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(slub_hp_cpu_alloc, slub_hp_cpu_alloc_params, desc);
+
+/*
+ * I5 as a CPU of a memoryless node sees it (the 7.0 and 7.1 trouble with
+ * sheaves there). What that CPU frees, and what it is given for no node in
+ * particular, comes from other nodes, and sits in its CPU slab or sheaves
+ * and its node's barn; an allocation from that CPU for a node still gets an
+ * object of that node, or none under __GFP_THISNODE where the node has no
+ * memory, its own included.
+ */
+static void test_alloc_memoryless_cpu(struct kunit *test)
+{
+	const struct slub_hp_alloc_param *p = test->param_value;
+	int cpu_nid = slub_hp_cpu_node(test), nid;
+
+	KUNIT_ASSERT_EQ(test, 0, set_cpus_allowed_ptr(current, cpumask_of_node(cpu_nid)));
+	KUNIT_ASSERT_EQ(test, numa_node_id(), cpu_nid);
+	switch (p->target) {
+	case SLUB_HP_TO_NO_NODE:
+		nid = NUMA_NO_NODE;
+		break;
+	case SLUB_HP_TO_MEMORY:
+		nid = slub_hp.normal_nid;
+		break;
+	default:
+		nid = cpu_nid;
+		break;
+	}
+	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
+			     p->desc);
 }
 
 /**
@@ -665,10 +938,9 @@ static void slub_hp_race_hook(struct mm_kunit_slab_watch *watch, void *data)
  * instruction. So the node must be tracked, under slab_mutex, by then; and
  * not before every existing cache has its structure.
  */
-static void slub_hotplug_create_races_online(struct kunit *test)
+static void test_create_races_online(struct kunit *test)
 {
 	struct slub_hp_world w = slub_hp_world(test, &slub_hp_first_normal);
-	const struct slub_hp_action *going = slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING);
 	struct mm_kunit_slab_watch *watch;
 	struct slub_hp_racer *r;
 	int cpu;
@@ -696,7 +968,8 @@ static void slub_hotplug_create_races_online(struct kunit *test)
 	watch->hook = slub_hp_race_hook;
 	watch->data = r;
 	slub_hp_add_watch(test, watch);
-	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, going, &slub_hp_first_normal), NOTIFY_OK);
+	KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w, slub_hp_going_online, &slub_hp_first_normal),
+			NOTIFY_OK);
 	KUNIT_ASSERT_TRUE_MSG(test, r->woken, "going-online allocated no structure");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&r->done, 10 * HZ), 0);
 	KUNIT_ASSERT_NOT_NULL(test, r->s);
@@ -714,227 +987,34 @@ static void slub_hotplug_create_races_online(struct kunit *test)
 	slub_hp_expect_coverage(test, "after the race");
 }
 
-/*
- * slab_nodes (and slab_barn_nodes) change only under slab_mutex, which cache
- * creation and the other readers of the masks hold: every action, of every
- * transition, sent from a thread of its own while the case holds slab_mutex,
- * changes no node's tracking until the case lets go; then it takes effect as
- * the model says. Covers the clearing on offline as well as the setting on
- * going-online. A going-offline that waited for slab_mutex still shrinks
- * (I6): where the node really has memory, free slabs left on it by a cache
- * are released once the case lets go.
- */
-static void slub_hotplug_event_under_slab_mutex(struct kunit *test)
-{
-	const struct slub_hp_event_param *p = test->param_value;
-	struct slub_hp_world w = slub_hp_world(test, p->trans);
-	struct slub_hp_shrinkee left = { .name = "slub_hp_contended", .nid = w.nid };
-	nodemask_t tracked, barns, held_tracked, held_barns;
-	struct slub_hp_sender *snd;
-	unsigned long delivered;
-	bool settled = false, shrinks;
-	unsigned int i;
-
-	if (!SLUB_HP_MASKS_READABLE_LOCKED)
-		kunit_skip(test, "the tree has no tracking mask to read under slab_mutex");
-	slub_hp_lead_up(test, &w, p->trans, p->act);
-	shrinks = p->act->dir == SLUB_HP_OFF && p->act->role == SLUB_HP_GOING &&
-		  slub_hp_supplies(w.nid) && IS_ENABLED(CONFIG_SLUB_DEBUG);
-	if (shrinks) {
-		left.s = slub_hp_create_cache(test, left.name, 256, 0);
-		slub_hp_shrinkee_fill(test, &left);
-	}
-	snd = slub_hp_sender(test, &w, p->act, p->trans);
-	tracked = slub_hp_tracked_mask();
-	barns = slub_hp_barn_tracked_mask();
-
-	/* No assertion while the locks are held. */
-	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
-		mem_hotplug_begin();
-	mutex_lock(&slab_mutex);
-	wake_up_process(snd->task);
-	for (i = 0; i < 2000 && !settled; i++) {
-		usleep_range(1000, 2000);
-		settled = slub_hp_sender_settled(snd);
-	}
-	held_tracked = slub_hp_tracked_mask();
-	held_barns = slub_hp_barn_tracked_mask();
-	mutex_unlock(&slab_mutex);
-	delivered = wait_for_completion_timeout(&snd->done, 10 * HZ);
-	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
-		mem_hotplug_done();
-
-	KUNIT_ASSERT_GT_MSG(test, delivered, 0, "%s did not return in 10 s", p->act->name);
-	KUNIT_EXPECT_TRUE_MSG(test, settled, "%s neither returned nor waited for slab_mutex",
-			      p->act->name);
-	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_tracked, tracked),
-			      "%s changed slab_nodes from %*pbl to %*pbl without slab_mutex",
-			      p->act->name, nodemask_pr_args(&tracked),
-			      nodemask_pr_args(&held_tracked));
-	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(held_barns, barns),
-			      "%s changed slab_barn_nodes from %*pbl to %*pbl without slab_mutex",
-			      p->act->name, nodemask_pr_args(&barns),
-			      nodemask_pr_args(&held_barns));
-	KUNIT_EXPECT_EQ(test, snd->ret, NOTIFY_OK);
-	slub_hp_advance(&w, p->act, p->trans, snd->ret);
-	slub_hp_expect_model(test, &w, p->act->name);
-	if (shrinks)
-		KUNIT_EXPECT_EQ_MSG(test, slub_hp_nr_slabs(left.s), 0,
-				    "%s, sent while slab_mutex was held, left %lu of %lu free slabs",
-				    p->act->name, slub_hp_nr_slabs(left.s), left.before);
-}
-
-enum slub_hp_target {
-	SLUB_HP_TO_NO_NODE,
-	SLUB_HP_TO_MEMORY,
-	SLUB_HP_TO_TRACKED_MEMLESS,
-	SLUB_HP_TO_UNTRACKED_MEMLESS,
-	SLUB_HP_TO_OFFLINE,
-};
-
-struct slub_hp_alloc_param {
-	const char *desc;
-	enum slub_hp_target target;
-	bool thisnode;
-};
-
-static const struct slub_hp_alloc_param slub_hp_alloc_params[] = {
-	{ "NUMA_NO_NODE", SLUB_HP_TO_NO_NODE, false },
-	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_TO_NO_NODE, true },
-	{ "node with memory", SLUB_HP_TO_MEMORY, false },
-	{ "node with memory __GFP_THISNODE", SLUB_HP_TO_MEMORY, true },
-	{ "tracked memoryless node", SLUB_HP_TO_TRACKED_MEMLESS, false },
-	{ "tracked memoryless node __GFP_THISNODE", SLUB_HP_TO_TRACKED_MEMLESS, true },
-	{ "untracked memoryless node", SLUB_HP_TO_UNTRACKED_MEMLESS, false },
-	{ "untracked memoryless node __GFP_THISNODE", SLUB_HP_TO_UNTRACKED_MEMLESS, true },
-	{ "possible offline node", SLUB_HP_TO_OFFLINE, false },
-	{ "possible offline node __GFP_THISNODE", SLUB_HP_TO_OFFLINE, true },
-};
-
-KUNIT_ARRAY_PARAM_DESC(slub_hp_alloc, slub_hp_alloc_params, desc);
-
-/* The node a parameter of slub_hotplug_alloc_node() asks for. */
-static int slub_hp_alloc_target(struct kunit *test, const struct slub_hp_alloc_param *p)
-{
-	struct slub_hp_world w;
-
-	switch (p->target) {
-	case SLUB_HP_TO_NO_NODE:
-		return NUMA_NO_NODE;
-	case SLUB_HP_TO_MEMORY:
-		return slub_hp.other_nid != NUMA_NO_NODE ? slub_hp.other_nid : slub_hp.normal_nid;
-	case SLUB_HP_TO_OFFLINE:
-		return slub_hp_offline(test);
-	default:
-		w = slub_hp_world(test, &slub_hp_first_normal);
-		if (p->target == SLUB_HP_TO_TRACKED_MEMLESS) {
-			KUNIT_ASSERT_EQ(test, slub_hp_step(test, &w,
-							   slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING),
-							   &slub_hp_first_normal), NOTIFY_OK);
-			KUNIT_ASSERT_TRUE(test, slub_hp_tracked(w.nid));
-		}
-		return w.nid;
-	}
-}
-
-/*
- * I5: kmem_cache_alloc_node() with any node id never crashes, and the object
- * comes from where the slow path promises:
- * - a node with memory supplies the object itself;
- * - a node that cannot supply one (no memory, untracked, offline) makes the
- *   allocation fall back to a node with memory, unless __GFP_THISNODE is
- *   set: then a tracked node fails the allocation; an untracked one fails it
- *   on node-notifier trees, whose slow path keeps the constraint, and is
- *   ignored on memory-notifier trees, whose slow path drops it.
- */
-static void slub_hotplug_alloc_node(struct kunit *test)
-{
-	const struct slub_hp_alloc_param *p = test->param_value;
-	int nid = slub_hp_alloc_target(test, p);
-
-	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
-			     p->desc);
-}
-
-/* What a CPU of a memoryless node asks for, and how. */
-static const struct slub_hp_alloc_param slub_hp_cpu_alloc_params[] = {
-	{ "NUMA_NO_NODE", SLUB_HP_TO_NO_NODE, false },
-	{ "NUMA_NO_NODE __GFP_THISNODE", SLUB_HP_TO_NO_NODE, true },
-	{ "its own node", SLUB_HP_TO_UNTRACKED_MEMLESS, false },
-	{ "its own node __GFP_THISNODE", SLUB_HP_TO_UNTRACKED_MEMLESS, true },
-	{ "node with memory", SLUB_HP_TO_MEMORY, false },
-	{ "node with memory __GFP_THISNODE", SLUB_HP_TO_MEMORY, true },
-};
-
-KUNIT_ARRAY_PARAM_DESC(slub_hp_cpu_alloc, slub_hp_cpu_alloc_params, desc);
-
-/*
- * I5 as a CPU of a memoryless node sees it (the 7.0 and 7.1 trouble with
- * sheaves there). What that CPU frees, and what it is given for no node in
- * particular, comes from other nodes, and sits in its CPU slab or sheaves
- * and its node's barn; an allocation from that CPU for a node still gets an
- * object of that node, or none under __GFP_THISNODE where the node has no
- * memory, its own included.
- */
-static void slub_hotplug_alloc_memoryless_cpu(struct kunit *test)
-{
-	const struct slub_hp_alloc_param *p = test->param_value;
-	int cpu_nid = slub_hp_cpu_node(test), nid;
-
-	KUNIT_ASSERT_EQ(test, 0, set_cpus_allowed_ptr(current, cpumask_of_node(cpu_nid)));
-	KUNIT_ASSERT_EQ(test, numa_node_id(), cpu_nid);
-	switch (p->target) {
-	case SLUB_HP_TO_NO_NODE:
-		nid = NUMA_NO_NODE;
-		break;
-	case SLUB_HP_TO_MEMORY:
-		nid = slub_hp.normal_nid;
-		break;
-	default:
-		nid = cpu_nid;
-		break;
-	}
-	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
-			     p->desc);
-}
-
-/* slub_hp_event_params are filled in before the cases run. */
-static int slub_hotplug_suite_init(struct kunit_suite *suite)
-{
-	unsigned int i, nt = ARRAY_SIZE(slub_hp_transitions);
-
-	for (i = 0; i < ARRAY_SIZE(slub_hp_event_params); i++) {
-		slub_hp_event_params[i].act = &slub_hp_actions[i / nt];
-		slub_hp_event_params[i].trans = slub_hp_transitions[i % nt];
-	}
-	return slub_hp_suite_init(suite);
-}
+/* ---------------------------------------------------------------------- */
+/* The suite                                                              */
+/* ---------------------------------------------------------------------- */
 
 static struct kunit_case slub_hotplug_cases[] = {
-	KUNIT_CASE(slub_hotplug_boot_mask),
-	KUNIT_CASE_PARAM(slub_hotplug_event, slub_hp_event_gen_params),
-	KUNIT_CASE(slub_hotplug_cache_created_in_window),
-	KUNIT_CASE(slub_hotplug_create_races_online),
-	KUNIT_CASE_PARAM(slub_hotplug_event_under_slab_mutex, slub_hp_event_gen_params),
-	KUNIT_CASE(slub_hotplug_reonline_reuses),
-	KUNIT_CASE(slub_hotplug_destroy_after_offline),
-	KUNIT_CASE(slub_hotplug_destroy_after_failed_online),
-	KUNIT_CASE(slub_hotplug_alloc_outlived_offline),
-	KUNIT_CASE_PARAM(slub_hotplug_going_online_fails, slub_hp_fault_gen_params),
-	KUNIT_CASE(slub_hotplug_going_offline_shrinks),
-	KUNIT_CASE_PARAM(slub_hotplug_create_fails, slub_hp_create_gen_params),
-	KUNIT_CASE_PARAM(slub_hotplug_alloc_node, slub_hp_alloc_gen_params),
-	KUNIT_CASE_PARAM(slub_hotplug_alloc_memoryless_cpu, slub_hp_cpu_alloc_gen_params),
+	KUNIT_CASE(test_boot_mask),
+	KUNIT_CASE_PARAM(test_event, slub_hp_event_gen_params),
+	KUNIT_CASE(test_cache_created_in_window),
+	KUNIT_CASE_PARAM(test_event_under_slab_mutex, slub_hp_event_gen_params),
+	KUNIT_CASE(test_reonline_reuses),
+	KUNIT_CASE(test_destroy_after_offline),
+	KUNIT_CASE_PARAM(test_event_alloc, slub_hp_event_gen_params),
+	KUNIT_CASE(test_destroy_after_failed_online),
+	KUNIT_CASE(test_alloc_outlived_offline),
+	KUNIT_CASE_PARAM(test_going_online_fails, slub_hp_fault_gen_params),
+	KUNIT_CASE(test_going_offline_shrinks),
+	KUNIT_CASE_PARAM(test_create_fails, slub_hp_create_gen_params),
+	KUNIT_CASE_PARAM(test_alloc_node, slub_hp_alloc_gen_params),
+	KUNIT_CASE_PARAM(test_alloc_memoryless_cpu, slub_hp_cpu_alloc_gen_params),
+	KUNIT_CASE(test_create_races_online),
 	{}
 };
 
 static struct kunit_suite slub_hotplug_suite = {
 	.name = "slub_hotplug",
-	.suite_init = slub_hotplug_suite_init,
+	.suite_init = slub_hp_suite_init,
 	.init = slub_hp_case_init,
 	.test_cases = slub_hotplug_cases,
 };
 
-#include "slub_kunit_real.c"
-
-kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite);
+kunit_test_suite(slub_hotplug_suite);

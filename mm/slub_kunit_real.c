@@ -5,8 +5,11 @@
  * with device_online() and device_offline(), as writing their sysfs state
  * files does. The machine needs such a node (the QEMU machine in
  * tools/testing/kunit/qemu_configs/x86_64_slub_numa.py has one); elsewhere
- * the cases skip. Included by mm/slub_kunit.c.
+ * the cases skip. Part of mm/slub.c, which includes it after
+ * mm/slub_kunit.c; the helpers are those of mm/slub_kunit.h.
  */
+
+#include <kunit/test.h>
 
 #include <linux/compaction.h>
 #include <linux/delay.h>
@@ -14,6 +17,8 @@
 #include <linux/device.h>
 #include <linux/swap.h>
 #include <linux/vmalloc.h>
+
+#include "slub_kunit.h"
 
 #define SLUB_HP_MAX_BLOCKS	16
 
@@ -429,7 +434,7 @@ static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *
  * suite's objects are freed the blocks offline again; the node's structures
  * survive the offline (I2) and its tracking follows the policy.
  */
-static void slub_hotplug_real_online_kernel(struct kunit *test)
+static void test_online_kernel(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
@@ -465,7 +470,7 @@ static void slub_hotplug_real_online_kernel(struct kunit *test)
  * pages never come from movable memory: no object asked for on the node,
  * with or without __GFP_THISNODE, lands there. The blocks offline again.
  */
-static void slub_hotplug_real_online_movable(struct kunit *test)
+static void test_online_movable(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
@@ -495,13 +500,13 @@ static void slub_hotplug_real_online_movable(struct kunit *test)
 
 static int slub_hp_veto_online(struct notifier_block *nb, unsigned long action, void *arg)
 {
-	return action == slub_hp_find(SLUB_HP_ON, SLUB_HP_GOING)->action ?
+	return action == slub_hp_going_online->action ?
 	       NOTIFY_BAD : NOTIFY_OK;
 }
 
 static int slub_hp_veto_offline(struct notifier_block *nb, unsigned long action, void *arg)
 {
-	return action == slub_hp_find(SLUB_HP_OFF, SLUB_HP_GOING)->action ?
+	return action == slub_hp_action(SLUB_HP_OFF, SLUB_HP_GOING)->action ?
 	       NOTIFY_BAD : NOTIFY_OK;
 }
 
@@ -537,7 +542,7 @@ static struct notifier_block *slub_hp_add_veto(struct kunit *test, notifier_fn_t
  * for a going-online followed by its cancel. Every cache keeps the
  * structure the going-online made (I2), and a later online succeeds.
  */
-static void slub_hotplug_real_veto_online(struct kunit *test)
+static void test_veto_online(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
@@ -565,7 +570,7 @@ static void slub_hotplug_real_veto_online(struct kunit *test)
  * the core sends the cancel, the node keeps its memory, its states and its
  * tracking. Without the veto the offline then succeeds.
  */
-static void slub_hotplug_real_veto_offline(struct kunit *test)
+static void test_veto_offline(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
@@ -591,7 +596,7 @@ static void slub_hotplug_real_veto_offline(struct kunit *test)
  * allocator at the middle cache; the online fails cleanly (the blocks stay
  * offline, the node untracked, what was made is kept), and a retry succeeds.
  */
-static void slub_hotplug_real_online_fails(struct kunit *test)
+static void test_online_fails(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	struct slub_hp_ctx *ctx = test->priv;
@@ -720,7 +725,7 @@ static int slub_hp_try_offline(struct kunit *test, struct slub_hp_blocks *b)
  * covers every node tracked right after its creation; online never fails;
  * once the threads stop the memory offlines and coverage holds.
  */
-static void slub_hotplug_real_stress(struct kunit *test)
+static void test_stress(struct kunit *test)
 {
 	struct slub_hp_blocks *b = slub_hp_real_node(test);
 	unsigned long until = jiffies + msecs_to_jiffies(SLUB_HP_STRESS_MS);
@@ -772,23 +777,23 @@ static void slub_hotplug_real_stress(struct kunit *test)
 }
 
 static struct kunit_case slub_hotplug_real_cases[] = {
-	KUNIT_CASE_SLOW(slub_hotplug_real_online_kernel),
-	KUNIT_CASE_SLOW(slub_hotplug_real_online_movable),
-	KUNIT_CASE_SLOW(slub_hotplug_real_veto_online),
-	KUNIT_CASE_SLOW(slub_hotplug_real_veto_offline),
-	KUNIT_CASE_SLOW(slub_hotplug_real_online_fails),
-	KUNIT_CASE_SLOW(slub_hotplug_real_stress),
+	KUNIT_CASE_SLOW(test_online_kernel),
+	KUNIT_CASE_SLOW(test_online_movable),
+	KUNIT_CASE_SLOW(test_veto_online),
+	KUNIT_CASE_SLOW(test_veto_offline),
+	KUNIT_CASE_SLOW(test_online_fails),
+	KUNIT_CASE_SLOW(test_stress),
 	{}
 };
 
 #else
-static void slub_hotplug_real_unsupported(struct kunit *test)
+static void test_unsupported(struct kunit *test)
 {
 	kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE to online and offline memory");
 }
 
 static struct kunit_case slub_hotplug_real_cases[] = {
-	KUNIT_CASE(slub_hotplug_real_unsupported),
+	KUNIT_CASE(test_unsupported),
 	{}
 };
 #endif /* CONFIG_MEMORY_HOTREMOVE */
@@ -805,3 +810,4 @@ static struct kunit_suite slub_hotplug_real_suite = {
 	.test_cases = slub_hotplug_real_cases,
 };
 
+kunit_test_suite(slub_hotplug_real_suite);

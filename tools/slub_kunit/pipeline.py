@@ -30,7 +30,7 @@ POLICIES = ('normal', 'memory')
 
 # --debug: the kernel checkers a regression suite must run clean under, on
 # both arches (UML has KASAN and kmemleak on x86_64 hosts).
-# kmemleak scans when slub_hotplug_no_new_leaks asks it to; its own scan
+# kmemleak scans when test_no_new_leaks asks it to; its own scan
 # thread, a minute after boot, only slows an emulated machine down.
 # Not SLUB_DEBUG_ON: debug flags take sheaves from 7.x caches, so barns and
 # their failure paths would go unchecked; KASAN catches what it would.

@@ -23,6 +23,8 @@ from slub_kunit.status import Exit
 
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
+# The runner's own kernel files, at their kernel paths below this directory.
+RUNNER_OVERLAY = os.path.join('tools', 'patches', 'runner')
 # The work tree's bookkeeping, kept beside it in <key>.state/, never inside:
 # nothing a patch can name is runner state.
 MANIFEST = 'manifest'
@@ -52,16 +54,29 @@ def _mark_clean(work: str) -> None:
 	os.unlink(state_path(work, DIRTY))
 
 
-def overlay_files(repo: str = REPO) -> List[str]:
-	"""Repository files that go into the kernel tree, relative paths."""
-	out = []
+def overlay_map(repo: str = REPO) -> Dict[str, str]:
+	"""Kernel path -> repository file, for every file overlaid onto the
+	tree: the suite's (at their kernel paths) and the runner's own
+	(tools/patches/runner/<kernel path>, never exported)."""
+	out = {}
 	for top in OVERLAY_DIRS:
-		base = os.path.join(repo, top)
-		for root, dirs, files in os.walk(base):
+		for root, dirs, files in os.walk(os.path.join(repo, top)):
 			dirs[:] = [d for d in dirs if d != '__pycache__']
 			for name in files:
-				out.append(os.path.relpath(os.path.join(root, name), repo))
-	return sorted(out)
+				rel = os.path.relpath(os.path.join(root, name), repo)
+				out[rel] = os.path.join(repo, rel)
+	runner = os.path.join(repo, RUNNER_OVERLAY)
+	for top in ('mm', 'lib'):
+		for root, dirs, files in os.walk(os.path.join(runner, top)):
+			for name in files:
+				path = os.path.join(root, name)
+				out[os.path.relpath(path, runner)] = path
+	return out
+
+
+def overlay_files(repo: str = REPO) -> List[str]:
+	"""Kernel paths the overlay writes, sorted."""
+	return sorted(overlay_map(repo))
 
 
 def integration_patches(repo: str = REPO, runner: bool = True) -> List[Patch]:
@@ -187,8 +202,8 @@ def _apply_all(work: str, label: str, patches: List[Patch], repo: str,
 	"""Overlays the suite, applies its patches and then the user's, then
 	edits (relative path -> new content; mutants). Returns fuzz notes."""
 	fuzz = []
-	for rel in overlay_files(repo):
-		_unlink_copy(os.path.join(repo, rel), real_dirs(work, rel))
+	for rel, path in overlay_map(repo).items():
+		_unlink_copy(path, real_dirs(work, rel))
 	for patch in integration_patches(repo) + list(patches):
 		fuzz += [f'{patch.name}: {line}' for line in apply_patch(work, patch, label)]
 	for rel, text in (edits or {}).items():

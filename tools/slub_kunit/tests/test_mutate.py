@@ -8,7 +8,7 @@ import unittest
 from slub_kunit import mutate, pipeline, results
 from slub_kunit.status import Mutant, Status
 
-KILLER = 'slub_hotplug.slub_hotplug_cache_created_in_window'
+KILLER = 'slub_hotplug.test_cache_created_in_window'
 MUTANT = {'name': 'm', 'killers': [KILLER]}
 
 

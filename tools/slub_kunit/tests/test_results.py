@@ -160,16 +160,16 @@ class ValidateTest(unittest.TestCase):
 	def test_classify(self):
 		from slub_kunit import validate
 		from slub_kunit.status import Change, Step
-		ev = 'slub_hotplug.slub_hotplug_event.MEM_OFFLINE (nid,nid) x'
-		win = 'slub_hotplug.slub_hotplug_cache_created_in_window'
-		boot = 'slub_hotplug.slub_hotplug_boot_mask'
+		ev = 'slub_hotplug.test_event.MEM_OFFLINE (nid,nid) x'
+		win = 'slub_hotplug.test_cache_created_in_window'
+		boot = 'slub_hotplug.test_boot_mask'
 		base = results.Outcome(cases={ev: P, win: P, boot: P})
 		patched = results.Outcome(cases={ev: F, win: F, boot: P})
 		alt = results.Outcome(cases={ev: P, win: F})
 		changes = validate.classify(base, patched, alt)
 		kinds = {c.case.split('.')[1]: c.kind for c in changes}
-		self.assertEqual(kinds, {'slub_hotplug_event': Change.POLICY,
-					 'slub_hotplug_cache_created_in_window': Change.INVARIANT})
+		self.assertEqual(kinds, {'test_event': Change.POLICY,
+					 'test_cache_created_in_window': Change.INVARIANT})
 		step, line = validate.verdict(changes, [])
 		self.assertEqual(step, Step.BROKEN)
 		self.assertIn('I1 coverage', line)
@@ -182,9 +182,9 @@ class ValidateTest(unittest.TestCase):
 		# event cases: the old ones are gone, the new ones new, not fixed.
 		from slub_kunit import validate
 		from slub_kunit.status import Change
-		old = 'slub_hotplug.slub_hotplug_event.MEM_ONLINE (nid,nid) none->normal'
-		new = 'slub_hotplug.slub_hotplug_event.NODE_ADDED_FIRST_MEMORY none->normal'
-		was = 'slub_hotplug.slub_hotplug_reonline_reuses'
+		old = 'slub_hotplug.test_event.MEM_ONLINE (nid,nid) none->normal'
+		new = 'slub_hotplug.test_event.NODE_ADDED_FIRST_MEMORY none->normal'
+		was = 'slub_hotplug.test_reonline_reuses'
 		base = results.Outcome(cases={old: P, was: F})
 		patched = results.Outcome(cases={new: P, was: P})
 		kinds = {c.case: c.kind for c in validate.classify(base, patched, None)}

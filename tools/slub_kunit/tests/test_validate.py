@@ -20,9 +20,9 @@ from slub_kunit.common import UserError
 from slub_kunit.status import Exit, Status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WINDOW = 'slub_hotplug.slub_hotplug_cache_created_in_window'
-EVENT = 'slub_hotplug.slub_hotplug_event.MEM_GOING_ONLINE (nid,-1) none->movable'
-BOOT = 'slub_hotplug.slub_hotplug_boot_mask'
+WINDOW = 'slub_hotplug.test_cache_created_in_window'
+EVENT = 'slub_hotplug.test_event.MEM_GOING_ONLINE (nid,-1) none->movable'
+BOOT = 'slub_hotplug.test_boot_mask'
 
 PATCH = '''From {sha} Mon Sep 17 00:00:00 2001
 From: A <a@example.org>

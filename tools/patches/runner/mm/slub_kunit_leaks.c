@@ -187,7 +187,7 @@ static bool slub_hp_report_leak(char *entry)
  * from the boot are not the suite's and are ignored; the ones that count
  * are printed in full, so that the runner quotes them.
  */
-static void slub_hotplug_no_new_leaks(struct kunit *test)
+static void test_no_new_leaks(struct kunit *test)
 {
 	unsigned int leaks = 0, reported = 0;
 	char *buf, *entry, *next;
@@ -220,7 +220,7 @@ static void slub_hotplug_no_new_leaks(struct kunit *test)
 }
 
 static struct kunit_case slub_hotplug_leaks_cases[] = {
-	KUNIT_CASE_SLOW(slub_hotplug_no_new_leaks),
+	KUNIT_CASE_SLOW(test_no_new_leaks),
 	{}
 };
 

@@ -47,7 +47,7 @@ MODULE_PARM_DESC(policy, "node-tracking policy the tests expect: normal or memor
 #define SLUB_HP_RUN(n)								\
 static struct kunit_suite slub_hotplug_suite_run##n = {			\
 	.name = "slub_hotplug_run" #n,						\
-	.suite_init = slub_hotplug_suite_init,					\
+	.suite_init = slub_hp_suite_init,					\
 	.init = slub_hp_case_init,						\
 	.test_cases = slub_hotplug_cases,					\
 };										\
