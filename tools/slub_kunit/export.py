@@ -9,16 +9,16 @@
 # copy of the whole pristine tree and built, and the whole series is run
 # with stock kunit.py, whose results must equal the runner's.
 #
-# What only the runner needs (mm/slub_kunit_runner.c, mm/slub_kunit_leaks.c,
-# tools/patches/runner) stays out, and the files hold only the branches of
-# the tree's generation.
+# What only the runner needs (tools/patches/runner) stays out, and the files
+# hold only the branches of the tree's generation. The series is cut into
+# PARTS, each of which builds and passes on its own.
 
 import os
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from slub_kunit import patches as patchfiles
 from slub_kunit import source, unifdef
@@ -36,13 +36,10 @@ NEW_FILES: Tuple[Tuple[str, str], ...] = (
 	('lib/Kconfig.slub_hotplug_kunit', 'lib/Kconfig.slub_hotplug_kunit'),
 	('lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.c'),
 	('lib/mm_kunit_helpers.h', 'lib/mm_kunit_helpers.h'),
+	('mm/slub_kunit.h', 'mm/slub_kunit.h'),
+	('mm/slub_kunit_helpers.c', 'mm/slub_kunit_helpers.c'),
 	('mm/slub_kunit.c', 'mm/slub_kunit.c'),
-	('mm/slub_kunit_alloc.h', 'mm/slub_kunit_alloc.h'),
-	('mm/slub_kunit_compat.h', 'mm/slub_kunit_compat.h'),
-	('mm/slub_kunit_helpers.h', 'mm/slub_kunit_helpers.h'),
-	('mm/slub_kunit_model.h', 'mm/slub_kunit_model.h'),
 	('mm/slub_kunit_real.c', 'mm/slub_kunit_real.c'),
-	('mm/slub_kunit_walk.h', 'mm/slub_kunit_walk.h'),
 	('.kunitconfig', KUNITCONFIG),
 	(QEMU_CONFIG, QEMU_CONFIG),
 	(DOC, DOC),
@@ -57,11 +54,15 @@ node fallback of the allocation slow path, and fault injection inside the
 allocator, through synthetic notifier events on mocked node states and
 through the memory hotplug core under QEMU.
 
-Patch 1 lets a KUnit test stub should_failslab(). Patch 2 adds the tests,
-the two helpers they need in lib/ (failing the k-th slab allocation of the
-test's own thread; mocking node_states[] with automatic restore), a
-kunitconfig and a QEMU machine with a CPU-less node that owns a
-cold-plugged, offline DIMM, and their documentation.
+Patch 1 lets a KUnit test stub should_failslab(). Patch 2 adds the
+helpers: two in lib/ that other tests can use (failing the k-th slab
+allocation of the test's own thread; mocking node_states[] with automatic
+restore), and the tests' own, with the model they hold the kernel to.
+Patch 3 adds the cases that send every event, patch 4 those of the slow
+path and of failing allocations, patch 5 the cases that go through the
+memory hotplug core, with a QEMU machine that has a CPU-less node owning
+a cold-plugged, offline DIMM, and patch 6 their documentation. Each patch
+builds and passes on its own.
 
 The tests are part of mm/slub.c (included at its end, like mm/damon's), so
 they can call slab_memory_callback() and read slab_nodes without widening
@@ -86,22 +87,94 @@ Run them with:
 FAILSLAB_PATCH = '0001-mm-failslab-let-KUnit-tests-stub-should_failslab.patch'
 WIRING_PATCHES = ('0002-lib-add-KUnit-helpers-for-memory-management-tests.patch',
 		  '0003-mm-slub-build-the-NUMA-hotplug-KUnit-tests-into-slub.patch')
-TESTS_SUBJECT = 'mm/slub: add KUnit tests for NUMA node hotplug'
-TESTS_BODY = '''Add KUnit tests for SLUB's NUMA node hotplug handling. slub_hotplug
-drives slab_memory_callback() with every action of the hotplug notifier,
-crossed with every transition of a node's memory (a memoryless node, a
-node that is not online, a boot node whose loss of memory is mocked), and
-checks slab_nodes, that every cache covers every tracked node with an
-initialised structure, that none is freed or replaced, the node fallback
-of the slow path in cold, warm and fragmented caches, the k-th structure
-or barn failing in going-online and in cache creation, and the cache
-creation race that slab_nodes exists for. slub_hotplug_real onlines and
-offlines a memoryless node's memory through the hotplug core.
 
-The tests are included at the end of mm/slub.c. Their helpers that other
-tests can use go to lib/mm_kunit_helpers.c: failing the k-th matching slab
-allocation of the test's own thread through should_failslab(), and mocking
-a node's node_states[] with automatic restore.'''
+
+@dataclass(frozen=True)
+class Part:
+	"""One patch of the series: the files it adds (or changes) and the
+	sections (see SECTION) it adds to files of earlier patches."""
+	subject: str
+	body: str
+	files: Tuple[str, ...] = ()
+	sections: Tuple[str, ...] = ()
+
+
+# The series after the failslab stub, whose message is its patch's.
+PARTS: Tuple[Part, ...] = (
+	Part('mm/slub: add helpers for KUnit tests of NUMA node hotplug',
+	     '''Tests of SLUB's NUMA node handling need to fail the k-th slab allocation
+of their own thread from inside the allocator, and to mock a node's
+node_states[] with automatic restore: add both to lib/mm_kunit_helpers.c
+under CONFIG_MM_KUNIT_HELPERS, which tests select, for any memory
+management test to use.
+
+Add the first of those tests' own helpers, in mm/slub_kunit_helpers.c,
+built into mm/slub.c under CONFIG_SLUB_HOTPLUG_KUNIT_TEST: mm/slub_kunit.h
+holds the model the tests hold the kernel to (the notifier's actions and
+the order the hotplug core sends them in, the transitions of a node's
+memory, the tracking policy) and what differs between trees; the helpers
+deliver an event to the slab's callback with the hotplug core's locks
+held, count and fail the callback's allocations, and guard a node's slab
+state, restoring it when the test ends. What a synthetic event leaves in
+the slab and SLUB has no operation to undo is undone by a few functions
+that each mirror the code of mm/slub.c they undo.''',
+	     files=('lib/Kconfig.debug', 'lib/Makefile', 'lib/Kconfig.slub_hotplug_kunit',
+		    'lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.h', 'mm/slub.c',
+		    'mm/slub_kunit.h', 'mm/slub_kunit_helpers.c')),
+	Part('mm/slub: add KUnit tests for NUMA node hotplug events',
+	     '''Add the suite slub_hotplug, in mm/slub_kunit.c, built into mm/slub.c. It
+drives slab_memory_callback() with every action of the hotplug notifier,
+crossed with every transition of a node's memory (a memoryless node with
+and without CPUs, a node that is not online, boot nodes, node 0 among
+them, whose loss of memory is mocked), each event one the hotplug core
+can send, and checks that the node is tracked as the policy says, that
+every cache covers every tracked node with an initialised structure,
+that no structure is freed or replaced, and that actions the slab
+ignores allocate nothing. Other cases create a cache between going-online
+and the node_states[] update, make the cache creation race of 5.12 happen
+on purpose, and send events while slab_mutex is held elsewhere.
+
+Every case undoes what it changed with deferred actions and ends by
+checking that it left slab_nodes, node_states[] and every per-node
+structure as it found them.''',
+	     files=('mm/slub_kunit.c', KUNITCONFIG),
+	     sections=('Snapshots and invariant checks', "Walking the hotplug core's sequences",
+		       'Suite and case set-up')),
+	Part('mm/slub: add KUnit tests for the slow path and allocation failures',
+	     '''Check the node fallback of the allocation slow path after every event,
+from caches that outlived a node's offline and from a CPU of a memoryless
+node: kmem_cache_alloc_node() for any node id, with and without
+__GFP_THISNODE, from a cold, a warm and a fragmented cache, gives an
+object from where the slow path promises, or none.
+
+Fail the k-th per-node structure (or barn) allocation inside going-online
+and inside kmem_cache_create(): the callback fails cleanly, what it
+published stays, the cancel frees nothing and a retry completes; a cache
+creation fails cleanly and a retry covers every tracked node. Check that
+going-offline leaves no empty slab behind.''',
+	     sections=('The allocation slow path',
+		       'The allocation slow path, failures and races')),
+	Part('mm/slub: add KUnit tests through the memory hotplug core',
+	     '''Add the suite slub_hotplug_real, in mm/slub_kunit_real.c, which onlines
+and offlines the memory blocks of a memoryless node through the memory
+hotplug core, with notifiers that veto, allocations that fail, and
+threads that create caches and allocate meanwhile; and a QEMU machine for
+kunit.py with such a node, a CPU-less node that owns a cold-plugged,
+offline DIMM. Its cases are marked slow and skip elsewhere.''',
+	     files=('mm/slub_kunit_real.c', QEMU_CONFIG)),
+	Part('Documentation: kunit: document the SLUB NUMA hotplug tests',
+	     '''Describe what the SLUB NUMA hotplug tests check, the words they use,
+the two generations of the hotplug notifier they cover and how to run
+them, and list their files under SLAB ALLOCATOR.''',
+	     files=(DOC, DOC_INDEX, 'MAINTAINERS')),
+)
+
+# A section of a file: a banner, a title line, a banner, and what follows
+# up to the next banner or the end of the header's guard.
+BANNER = re.compile(r'^/\* -{10,} \*/\n/\* (.+?)\s*\*/\n/\* -{10,} \*/\n', re.M)
+HEADER_END = re.compile(r'^#endif /\* _MM_\w+_H \*/$', re.M)
+# The tests are included at the end of mm/slub.c.
+INCLUDED = re.compile(r'^#include "(slub_kunit\w*\.c)"\n', re.M)
 
 
 @dataclass
@@ -166,27 +239,89 @@ def message_of(patch: patchfiles.Patch) -> Tuple[str, str]:
 	return patch.subject, body
 
 
+def without_sections(text: str, titles: Set[str]) -> str:
+	"""text without the sections whose titles are given."""
+	marks = list(BANNER.finditer(text))
+	cut = []
+	for i, m in enumerate(marks):
+		if m.group(1) not in titles:
+			continue
+		end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+		guard = HEADER_END.search(text, m.end(), end)
+		cut.append((m.start(), guard.start() if guard else end))
+	for start, end in reversed(cut):
+		text = text[:start].rstrip('\n') + '\n\n' + text[end:]
+	return text.rstrip('\n') + '\n'
+
+
+
+def without_missing_cases(text: str) -> str:
+	"""A suite's case list without the cases the file does not define."""
+	defined = set(re.findall(r'^static void (\w+)\(struct kunit \*test\)$', text, re.M))
+	return re.sub(r'^\tKUNIT_CASE\w*\((\w+)[,)].*\n',
+		      lambda m: m.group(0) if m.group(1) in defined else '', text, flags=re.M)
+
+
+def with_includes(text: str, present: Set[str]) -> str:
+	"""mm/slub.c including only the tests' files the prefix has; as it was
+	without any."""
+	text = INCLUDED.sub(lambda m: m.group(0) if f'mm/{m.group(1)}' in present else '', text)
+	return re.sub(r'\n#ifdef CONFIG_SLUB_HOTPLUG_KUNIT_TEST\n#endif\n', '', text)
+
+
+def at_part(final: Dict[str, str], pristine: Dict[str, str], k: int) -> Dict[str, str]:
+	"""Every file of the series as it is after PARTS[:k + 1]."""
+	present = {rel for part in PARTS[:k + 1] for rel in part.files}
+	later = {title for part in PARTS[k + 1:] for title in part.sections}
+	out = {}
+	for rel, text in final.items():
+		if rel not in present:
+			if rel in pristine:
+				out[rel] = pristine[rel]
+			continue
+		text = without_sections(text, later)
+		if rel.endswith('.c'):
+			text = without_missing_cases(text)
+		if rel == 'mm/slub.c':
+			text = with_includes(text, present)
+		out[rel] = text
+	return out
+
+
 def commits(src: source.Source, scratch: str) -> List[Commit]:
 	"""The series for src's tree, as file contents per commit."""
 	symbols = generation_symbols(src)
-	def pristine(rels: List[str]) -> Dict[str, str]:
-		return {rel: files.get(rel) or read(os.path.join(src.path, rel)) for rel in rels}
+	final: Dict[str, str] = {}
 
-	files: Dict[str, str] = {}
+	def pristine(rels: List[str]) -> Dict[str, str]:
+		return {rel: final.get(rel) or read(os.path.join(src.path, rel)) for rel in rels}
+
 	failslab = patchfiles.read(os.path.join(REPO, 'tools', 'patches', FAILSLAB_PATCH))[0]
 	subject, body = message_of(failslab)
 	first = Commit(subject, body, apply_texts(failslab, pristine(failslab.paths()), scratch))
 	for patch_name in WIRING_PATCHES:
 		wiring = patchfiles.read(os.path.join(REPO, 'tools', 'patches', patch_name))[0]
-		files.update(apply_texts(wiring, pristine(wiring.paths()), scratch))
+		final.update(apply_texts(wiring, pristine(wiring.paths()), scratch))
 	for repo_rel, kernel_rel in NEW_FILES:
 		text = read(os.path.join(REPO, repo_rel))
 		if kernel_rel.endswith(('.c', '.h')):
 			text = unifdef.strip(text, symbols)
-		files[kernel_rel] = text
-	files['MAINTAINERS'] = with_maintainers(read(os.path.join(src.path, 'MAINTAINERS')))
-	files[DOC_INDEX] = with_doc(read(os.path.join(src.path, DOC_INDEX)))
-	return [first, Commit(TESTS_SUBJECT, TESTS_BODY, files)]
+		final[kernel_rel] = text
+	final['MAINTAINERS'] = with_maintainers(read(os.path.join(src.path, 'MAINTAINERS')))
+	final[DOC_INDEX] = with_doc(read(os.path.join(src.path, DOC_INDEX)))
+	owned = {rel for part in PARTS for rel in part.files}
+	stray = sorted(set(final) - owned)
+	if stray:
+		raise UserError(f'export: no patch of the series adds {", ".join(stray)}', Exit.USAGE)
+	olds = {rel: read(os.path.join(src.path, rel)) for rel in final
+		if os.path.isfile(os.path.join(src.path, rel))}
+	out = [first]
+	for k, part in enumerate(PARTS):
+		files = at_part(final, olds, k)
+		before = at_part(final, olds, k - 1) if k else olds
+		changed = {rel: text for rel, text in files.items() if before.get(rel) != text}
+		out.append(Commit(part.subject, part.body, changed))
+	return out
 
 
 def git(repo: str, args: List[str], env: Optional[Dict[str, str]] = None,

@@ -3,9 +3,10 @@
 # export --check: the series as a reviewer would take it. checkpatch.pl
 # --strict has nothing to say about any patch. Each prefix is
 # applied with git apply (what git am does with a mail) to a copy of the
-# whole pristine tree and built with stock kunit.py; after the last, stock
-# kunit.py runs the series' own kunitconfig and QEMU machine, and its
-# results must be the runner's.
+# whole pristine tree and built with stock kunit.py, and run with it where
+# it has the series' kunitconfig (with its QEMU machine once it has that):
+# every case passes or skips. After the last, stock kunit.py's results
+# must be the runner's.
 
 import os
 import re
@@ -14,7 +15,7 @@ import tempfile
 from typing import List
 
 from slub_kunit import pipeline, results, source, tree
-from slub_kunit.common import CacheLock, Stages, UserError, log, run
+from slub_kunit.common import REPO, CacheLock, Stages, UserError, run
 from slub_kunit.kunit_tool import QEMU_CONFIG, Build, load_json
 from slub_kunit.status import Exit
 
@@ -44,12 +45,27 @@ def apply_mail(work: str, mail: str) -> None:
 				f'{res.stdout.strip()[-300:]}', Exit.PATCH)
 
 
+def stock_run(build: Build, root: str, jobs: int) -> results.Outcome:
+	"""The prefix's own kunitconfig and machine, run by stock kunit.py."""
+	with tempfile.TemporaryDirectory(dir=root) as tmp:
+		json_path = os.path.join(tmp, 'result.json')
+		code = build.kunit('run', ['--kunitconfig', build.kunitconfig, f'--json={json_path}',
+					   '--timeout=300', '--jobs', str(jobs)] +
+				   (['--qemu_config', build.qemu_config] if build.qemu_config else []) +
+				   build.make_options()).returncode
+		return results.outcome(load_json(json_path), code)
+
+
 def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 	root = os.path.join(cache, 'export')
 	work = os.path.join(root, f'check-{src.key}')
 	build_dir = os.path.join(cache, 'build', f'export-{src.key}-x86_64')
-	final = None
+	with open(os.path.join(REPO, '.kunitconfig')) as f:
+		final = f.read()
 	stages = Stages()
+	prefixes: List[str] = []
+	stock = results.Outcome()
+	passing = True
 	with CacheLock(cache, f'export-{src.key}'):
 		shutil.rmtree(work, ignore_errors=True)
 		with stages.stage('copy'):
@@ -59,36 +75,30 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 			for rel in changed_paths(mail):
 				tree.break_link(os.path.join(work, rel))
 			apply_mail(work, mail)
-			config_path = os.path.join(work, KUNITCONFIG)
-			if final is None and os.path.exists(config_path):
-				with open(config_path) as f:
-					final = f.read()
-			kconfig = prefix_kunitconfig(final or 'CONFIG_KUNIT=y\n', work)
+			own = os.path.join(work, KUNITCONFIG)
+			# A prefix without the series' QEMU machine runs on kunit.py's own.
+			machine = QEMU_CONFIG if os.path.exists(os.path.join(work, QEMU_CONFIG)) else None
 			with tempfile.NamedTemporaryFile('w', suffix='.kunitconfig', dir=root) as kc:
-				kc.write(kconfig)
+				kc.write(prefix_kunitconfig(final, work))
 				kc.flush()
-				# A prefix without the series' QEMU machine builds for
-				# kunit.py's own.
-				machine = QEMU_CONFIG if os.path.exists(os.path.join(
-					work, QEMU_CONFIG)) else None
-				build = Build(tree=work, build_dir=build_dir, arch='x86_64',
-					      cache_dir=cache, jobs=jobs, kunitconfig=kc.name,
+				build = Build(tree=work, build_dir=build_dir, arch='x86_64', cache_dir=cache,
+					      jobs=jobs, kunitconfig=own if os.path.exists(own) else kc.name,
 					      qemu_config=machine)
-				with stages.stage(f'build after patch {n}/{len(mails)}'):
-					build.config()
-					build.build()
-		log('stock kunit.py run with the series\' kunitconfig and QEMU machine')
-		build = Build(tree=work, build_dir=build_dir, arch='x86_64', cache_dir=cache,
-			      jobs=jobs, kunitconfig=os.path.join(work, KUNITCONFIG))
-		with tempfile.TemporaryDirectory(dir=root) as tmp:
-			json_path = os.path.join(tmp, 'result.json')
-			with stages.stage('kunit.py run'):
-				code = build.kunit('run', ['--kunitconfig', build.kunitconfig,
-							   f'--json={json_path}', '--timeout=300',
-							   '--jobs', str(jobs)] +
-						   build.make_options()).returncode
-			stock = results.outcome(load_json(json_path), code)
+				if not os.path.exists(own):
+					with stages.stage(f'build after patch {n}/{len(mails)}'):
+						build.config()
+						build.build()
+					prefixes.append(f'{n}/{len(mails)}: built')
+					continue
+				with stages.stage(f'kunit.py run after patch {n}/{len(mails)}'):
+					stock = stock_run(build, root, jobs)
+			prefixes.append(f'{n}/{len(mails)}: {stock.summary()}')
+			passing = passing and stock.ok
+			if not stock.ok:
+				print(f'  after patch {n}/{len(mails)}: {stock.summary()}')
 	print(stages.table())
+	for line in prefixes:
+		print(f'  patch {line}')
 	runner = {k: v.value for k, v in pipeline.run_suite(pipeline.RunRequest(
 		cache=cache, kernel=src.path if src.package is None else
 		re.sub(r'^linux-source-', '', src.package), jobs=jobs)).outcome.cases.items()}
@@ -98,8 +108,8 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 	      f'{sum(v == "PASS" for v in runner.values())} passed')
 	for k in differ[:20]:
 		print(f'  DIFFERS {k}: stock {theirs.get(k, "missing")}, runner {runner.get(k, "missing")}')
-	ok = not differ and stock.ok and not style
-	print(f'{len(mails)} prefixes built; stock kunit.py results '
+	ok = not differ and stock.ok and not style and passing
+	print(f'{len(mails)} prefixes built and run; stock kunit.py results '
 	      f'{"equal" if not differ else "DIFFER from"} the runner\'s ({len(theirs)} cases)')
 	return Exit.OK if ok else Exit.TESTS_FAILED
 

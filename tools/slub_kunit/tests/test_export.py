@@ -34,8 +34,8 @@ class UnifdefTest(unittest.TestCase):
 		self.assertEqual(unifdef.strip(text, {'GEN': True}), '#ifdef CONFIG_Y\na\n#endif\nb\n')
 		self.assertEqual(unifdef.strip(text, {'GEN': False}), 'c\n')
 
-	def test_compat_header_of_each_generation(self):
-		with open(os.path.join(REPO, 'mm/slub_kunit_compat.h')) as f:
+	def test_header_of_each_generation(self):
+		with open(os.path.join(REPO, 'mm/slub_kunit.h')) as f:
 			text = f.read()
 		for gen in (False, True):
 			out = unifdef.strip(text, {'NODE_ADDING_FIRST_MEMORY': gen, 'SLUB_HP_HAVE_BARNS': gen,
@@ -101,7 +101,7 @@ class ExportTest(unittest.TestCase):
 
 	def test_series_made_and_checked_with_git(self):
 		mails = self.series()
-		self.assertEqual(len(mails), 3)
+		self.assertEqual(len(mails), 2 + len(export.PARTS))
 		cover, *rest = [self.read(m) for m in mails]
 		self.assertIn(export.COVER_SUBJECT, cover)
 		self.assertNotIn('*** ', cover)
@@ -111,6 +111,28 @@ class ExportTest(unittest.TestCase):
 			self.assertNotIn('localhost', text)
 		self.assertEqual(sum('MAINTAINERS' in re.sub(r'\n\n.*', '', t.split('\n---\n', 1)[1],
 								flags=re.S) for t in rest), 1)
+
+	def test_each_patch_adds_what_it_uses(self):
+		# The cases and helpers a patch adds come with their sections, and
+		# mm/slub.c includes only files that exist by then.
+		work = os.path.join(self.tmp, 'split')
+		series = export.commits(self.src, work)
+		seen = {}
+		for n, commit in enumerate(series, 1):
+			seen.update(commit.files)
+			slub = seen.get('mm/slub.c', '')
+			for name in re.findall(r'#include "(slub_kunit\w*\.c)"', slub):
+				self.assertIn(f'mm/{name}', seen, f'patch {n} includes {name}')
+			cases = seen.get('mm/slub_kunit.c', '')
+			for name in re.findall(r'KUNIT_CASE\w*\((\w+)', cases):
+				self.assertIn(f'static void {name}(struct kunit *test)', cases)
+		self.assertEqual(len(series), 1 + len(export.PARTS))
+		helpers = series[1].files['mm/slub_kunit_helpers.c']
+		self.assertNotIn("Walking the hotplug core's sequences", helpers)
+		self.assertNotIn('slub_kunit.c', series[1].files['mm/slub.c'])
+		self.assertNotIn('test_event_alloc', series[2].files['mm/slub_kunit.c'])
+		self.assertIn('test_event_alloc', series[3].files['mm/slub_kunit.c'])
+		self.assertTrue(series[2].files['mm/slub_kunit.c'].endswith('kunit_test_suite(slub_hotplug_suite);\n'))
 
 	def test_one_generation_and_nothing_of_the_runner(self):
 		mails = self.series()
