@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from slub_kunit import pipeline, procs
-from slub_kunit.common import REPO, CacheLock, Stages, log
+from slub_kunit.common import CacheLock, REPO, Stages, log
 from slub_kunit.kunit_tool import QEMU_CONFIG, suite_run_time
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Exit

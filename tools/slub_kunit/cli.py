@@ -11,7 +11,7 @@ import unittest
 from typing import List, Optional, Tuple
 
 from slub_kunit import host, mail, patches, pipeline, procs
-from slub_kunit.common import REPO, Stages, UserError, die
+from slub_kunit.common import HostError, REPO, Stages, UsageError, UserError, die
 from slub_kunit.kunit_tool import ARCHES, distcc_slots
 from slub_kunit.pipeline import POLICIES, RunRequest
 from slub_kunit.source import looks_like_path, package_pattern
@@ -76,7 +76,7 @@ class Parser(argparse.ArgumentParser):
 	"""argparse that ends with one line and exit 2 (not its usage text)."""
 
 	def error(self, message: str) -> None:
-		raise UserError(f'{self.prog}: {message}', Exit.USAGE)
+		raise UsageError(f'{self.prog}: {message}')
 
 
 # --- parent parsers: the options every subcommand shares --------------------
@@ -158,8 +158,8 @@ def request_from(args: argparse.Namespace) -> RunRequest:
 			     reply_patches=tuple(args.reply_patch))
 	inputs = patches.read_inputs(args.patch, os.path.join(args.cache, 'tmp'), choice)
 	if (args.revision or args.message_id or args.reply_patch) and not inputs.threads:
-		raise UserError('--revision, --message-id and --reply-patch choose from a mail '
-				'thread; no --patch is one', Exit.USAGE)
+		raise UsageError('--revision, --message-id and --reply-patch choose from a mail '
+				'thread; no --patch is one')
 	return RunRequest(cache=args.cache, kernel=args.kernel, commit=args.commit,
 			  arch=args.arch, patches=inputs.patches, threads=inputs.threads,
 			  policy=args.policy, json_path=args.json_path,
@@ -225,9 +225,9 @@ def mutant_rows(kernels: List[str], args: argparse.Namespace,
 				 debug=args.debug)
 		try:
 			run = mutate.run_catalogue(req)
+		except UsageError:
+			raise
 		except UserError as err:
-			if err.code == Exit.USAGE:
-				raise
 			rows.append((kernel, 'x86_64', f'mutants: error: {err}', False))
 			total[1] += 1
 			continue
@@ -251,14 +251,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 	req = request_from(args)
 	if args.commits:
 		if req.patches or args.commit:
-			raise UserError('validate: --commits takes the place of --patch and --commit',
-					Exit.USAGE)
+			raise UsageError('validate: --commits takes the place of --patch and --commit')
 		req = validate.from_commits(req, args.commits)
 	elif not req.patches:
-		raise UserError('validate needs --patch FILE or --commits BASE..HEAD', Exit.USAGE)
+		raise UsageError('validate needs --patch FILE or --commits BASE..HEAD')
 	if (args.reply or args.checks) and len(req.threads) > 1:
-		raise UserError('--reply and --checks answer one series; these --patch files hold '
-				f'{len(req.threads)}', Exit.USAGE)
+		raise UsageError('--reply and --checks answer one series; these --patch files hold '
+				f'{len(req.threads)}')
 	sender = reply_sender(args.reply_from) if args.reply else ''
 	return validate.main(req, validate.Answer(report=args.report, reply=args.reply,
 						  checks=args.checks, sender=sender))
@@ -427,7 +426,7 @@ def _main(argv: List[str]) -> int:
 		# A disk filling up or a directory vanishing under a run: the
 		# work tree has been put back; say what failed, not where.
 		where = f' ({err.filename})' if err.filename else ''
-		return die(UserError(f'{err.strerror or err}{where}', Exit.SETUP))
+		return die(HostError(f'{err.strerror or err}{where}'))
 	except KeyboardInterrupt:
 		print('slub-kunit: interrupted; the cache stays usable', file=sys.stderr)
 		return Exit.INTERRUPTED

@@ -21,11 +21,40 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__
 
 
 class UserError(Exception):
-	"""An error the user can act on; printed as one line, then exit."""
+	"""An error the user can act on; printed as one line, then the exit code
+	of its kind. Raise one of the kinds below, catch by kind."""
+	code = Exit.USAGE
 
-	def __init__(self, message: str, code: Exit = Exit.USAGE) -> None:
-		super().__init__(message)
-		self.code = code
+
+class UsageError(UserError):
+	"""Bad arguments or input the user named (not a patch)."""
+	code = Exit.USAGE
+
+
+class HostError(UserError):
+	"""The machine: packages, cache, downloads, disk, a tool that failed."""
+	code = Exit.SETUP
+
+
+class PatchError(UserError):
+	"""A patch that does not apply, is not a patch, or a series that is
+	incomplete."""
+	code = Exit.PATCH
+
+
+class BuildError(UserError):
+	"""The kernel does not build."""
+	code = Exit.BUILD
+
+
+class SuiteFailed(UserError):
+	"""The suite failed where it must pass (the unmodified kernel)."""
+	code = Exit.TESTS_FAILED
+
+
+class NotJudged(UserError):
+	"""The tree lacks what the suite drives or reads."""
+	code = Exit.NOT_JUDGED
 
 
 def printable(text: str) -> str:
@@ -101,12 +130,12 @@ def run(cmd: Sequence[str], cwd: Optional[str] = None,
 				stdout=subprocess.PIPE if capture else None,
 				stderr=subprocess.STDOUT if capture else None)
 	except FileNotFoundError:
-		raise UserError(f'{cmd[0]}: command not found', Exit.SETUP)
+		raise HostError(f'{cmd[0]}: command not found')
 	if check and res.returncode != 0:
 		tail = (res.stdout or '').strip().splitlines()[-1:] if capture else []
 		detail = f': {tail[0]}' if tail else ''
-		raise UserError(f'{" ".join(cmd[:3])} failed with exit code '
-				f'{res.returncode}{detail}', Exit.SETUP)
+		raise HostError(f'{" ".join(cmd[:3])} failed with exit code '
+				f'{res.returncode}{detail}')
 	return res
 
 

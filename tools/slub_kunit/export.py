@@ -13,6 +13,7 @@
 # hold only the branches of the tree's generation. The series is cut into
 # PARTS, each of which builds and passes on its own.
 
+import fnmatch
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from slub_kunit import patches as patchfiles
 from slub_kunit import source, unifdef
-from slub_kunit.common import REPO, Stages, UserError, atomic_write, log, run
+from slub_kunit.common import HostError, REPO, Stages, UsageError, atomic_write, log, run
 from slub_kunit.kunit_tool import QEMU_CONFIG
 from slub_kunit.status import Exit
 
@@ -45,7 +46,7 @@ NEW_FILES: Tuple[Tuple[str, str], ...] = (
 	(DOC, DOC),
 )
 MAINTAINERS_FILES = ('lib/Kconfig.slub_hotplug_kunit', 'lib/mm_kunit_helpers.*',
-		     'mm/slub_kunit*', DOC)
+		     'mm/slub_kunit*', QEMU_CONFIG, DOC)
 
 COVER_SUBJECT = 'mm/slub: KUnit tests for NUMA node hotplug'
 COVER = '''This series adds KUnit tests for SLUB's handling of NUMA nodes that gain
@@ -120,7 +121,7 @@ the slab and SLUB has no operation to undo is undone by a few functions
 that each mirror the code of mm/slub.c they undo.''',
 	     files=('lib/Kconfig.debug', 'lib/Makefile', 'lib/Kconfig.slub_hotplug_kunit',
 		    'lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.h', 'mm/slub.c',
-		    'mm/slub_kunit.h', 'mm/slub_kunit_helpers.c')),
+		    'mm/slub_kunit.h', 'mm/slub_kunit_helpers.c', 'MAINTAINERS')),
 	Part('mm/slub: add KUnit tests for NUMA node hotplug events',
 	     '''Add the suite slub_hotplug, in mm/slub_kunit.c, built into mm/slub.c. It
 drives slab_memory_callback() with every action of the hotplug notifier,
@@ -166,7 +167,7 @@ offline DIMM. Its cases are marked slow and skip elsewhere.''',
 	     '''Describe what the SLUB NUMA hotplug tests check, the words they use,
 the two generations of the hotplug notifier they cover and how to run
 them, and list their files under SLAB ALLOCATOR.''',
-	     files=(DOC, DOC_INDEX, 'MAINTAINERS')),
+	     files=(DOC, DOC_INDEX)),
 )
 
 # A section of a file: a banner, a title line, a banner, and what follows
@@ -208,16 +209,19 @@ def apply_texts(patch: patchfiles.Patch, texts: Dict[str, str], scratch: str) ->
 	return {rel: read(os.path.join(scratch, rel)) for rel in patch.paths()}
 
 
-def with_maintainers(text: str) -> str:
-	"""MAINTAINERS with the series' files in the SLAB ALLOCATOR section."""
+def with_maintainers(text: str, present: Set[str]) -> str:
+	"""MAINTAINERS with the series' files present in the SLAB ALLOCATOR
+	section: each patch lists the files it adds."""
 	lines = text.splitlines(keepends=True)
 	try:
 		start = lines.index('SLAB ALLOCATOR\n')
 	except ValueError:
-		raise UserError('MAINTAINERS: no SLAB ALLOCATOR section', Exit.USAGE)
+		raise UsageError('MAINTAINERS: no SLAB ALLOCATOR section')
 	end = lines.index('\n', start)
 	files = [i for i in range(start, end) if lines[i].startswith('F:\t')]
-	entries = sorted({lines[i] for i in files} | {f'F:\t{p}\n' for p in MAINTAINERS_FILES})
+	entries = sorted({lines[i] for i in files} |
+			 {f'F:\t{p}\n' for p in MAINTAINERS_FILES
+			  if any(fnmatch.fnmatchcase(rel, p) for rel in present)})
 	lines[files[0]:files[-1] + 1] = entries
 	return ''.join(lines)
 
@@ -227,8 +231,7 @@ def with_doc(index: str) -> str:
 	try:
 		at = lines.index('\trunning_tips\n') + 1
 	except ValueError:
-		raise UserError(f'{DOC_INDEX}: no running_tips entry to add the page after',
-				Exit.USAGE)
+		raise UsageError(f'{DOC_INDEX}: no running_tips entry to add the page after')
 	lines.insert(at, '\tslub-hotplug\n')
 	return ''.join(lines)
 
@@ -284,6 +287,8 @@ def at_part(final: Dict[str, str], pristine: Dict[str, str], k: int) -> Dict[str
 			text = without_missing_cases(text)
 		if rel == 'mm/slub.c':
 			text = with_includes(text, present)
+		if rel == 'MAINTAINERS':
+			text = with_maintainers(text, present)
 		out[rel] = text
 	return out
 
@@ -307,12 +312,12 @@ def commits(src: source.Source, scratch: str) -> List[Commit]:
 		if kernel_rel.endswith(('.c', '.h')):
 			text = unifdef.strip(text, symbols)
 		final[kernel_rel] = text
-	final['MAINTAINERS'] = with_maintainers(read(os.path.join(src.path, 'MAINTAINERS')))
+	final['MAINTAINERS'] = read(os.path.join(src.path, 'MAINTAINERS'))
 	final[DOC_INDEX] = with_doc(read(os.path.join(src.path, DOC_INDEX)))
 	owned = {rel for part in PARTS for rel in part.files}
 	stray = sorted(set(final) - owned)
 	if stray:
-		raise UserError(f'export: no patch of the series adds {", ".join(stray)}', Exit.USAGE)
+		raise UsageError(f'export: no patch of the series adds {", ".join(stray)}')
 	olds = {rel: read(os.path.join(src.path, rel)) for rel in final
 		if os.path.isfile(os.path.join(src.path, rel))}
 	out = [first]
@@ -329,7 +334,7 @@ def git(repo: str, args: List[str], env: Optional[Dict[str, str]] = None,
 	res = run(['git', '-C', repo, '-c', 'core.autocrlf=false', '-c', 'gc.auto=0'] + args,
 		  env=env, check=False, input_text=input_text)
 	if res.returncode != 0:
-		raise UserError(f'git {args[0]} failed: {res.stdout.strip()[:600]}', Exit.SETUP)
+		raise HostError(f'git {args[0]} failed: {res.stdout.strip()[:600]}')
 	return res.stdout
 
 
@@ -338,13 +343,13 @@ def identity(author: Optional[str]) -> Tuple[str, str]:
 	if author:
 		m = re.fullmatch(r'\s*(.+?)\s*<([^<>@\s]+@[^<>\s]+)>\s*', author)
 		if not m:
-			raise UserError(f'--from {author}: expected "Name <email>"', Exit.USAGE)
+			raise UsageError(f'--from {author}: expected "Name <email>"')
 		return m.group(1), m.group(2)
 	res = run(['git', 'var', 'GIT_AUTHOR_IDENT'], check=False)
 	m = re.match(r'^(.+?) <([^>]+)> \d+', res.stdout or '')
 	if res.returncode != 0 or not m or '@' not in m.group(2):
-		raise UserError('no git identity to sign the series with: set git config user.name '
-				'and user.email, or pass --from "Name <email>"', Exit.USAGE)
+		raise UsageError('no git identity to sign the series with: set git config user.name '
+				'and user.email, or pass --from "Name <email>"')
 	return m.group(1), m.group(2)
 
 
@@ -397,8 +402,8 @@ def write_series(src: source.Source, out_dir: str, name: str, email: str,
 def main(kernel: str, cache: str, out_dir: str, author: Optional[str] = None,
 	 check: bool = False, jobs: int = 1) -> int:
 	if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
-		raise UserError(f'--out {out_dir}: not an empty directory; the series would mix '
-				'with what is there', Exit.USAGE)
+		raise UsageError(f'--out {out_dir}: not an empty directory; the series would mix '
+				'with what is there')
 	name, email = identity(author)
 	stages = Stages()
 	src = source.get_source(kernel, cache, stages)

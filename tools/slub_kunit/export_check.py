@@ -4,8 +4,8 @@
 # --strict has nothing to say about any patch. Each prefix is
 # applied with git apply (what git am does with a mail) to a copy of the
 # whole pristine tree and built with stock kunit.py, and run with it where
-# it has the series' kunitconfig (with its QEMU machine once it has that):
-# every case passes or skips. After the last, stock kunit.py's results
+# it has the series' kunitconfig, on the series' QEMU machine: every case
+# passes or skips. After the last, stock kunit.py's results
 # must be the runner's.
 
 import os
@@ -15,7 +15,7 @@ import tempfile
 from typing import List
 
 from slub_kunit import pipeline, results, source, tree
-from slub_kunit.common import REPO, CacheLock, Stages, UserError, run
+from slub_kunit.common import CacheLock, PatchError, REPO, Stages, run
 from slub_kunit.kunit_tool import QEMU_CONFIG, Build, load_json
 from slub_kunit.status import Exit
 
@@ -41,8 +41,8 @@ def prefix_kunitconfig(final: str, work: str) -> str:
 def apply_mail(work: str, mail: str) -> None:
 	res = run(['git', 'apply', '--whitespace=error-all', '-p1', mail], cwd=work, check=False)
 	if res.returncode != 0:
-		raise UserError(f'git apply {os.path.basename(mail)} failed: '
-				f'{res.stdout.strip()[-300:]}', Exit.PATCH)
+		raise PatchError(f'git apply {os.path.basename(mail)} failed: '
+				f'{res.stdout.strip()[-300:]}')
 
 
 def stock_run(build: Build, root: str, jobs: int) -> results.Outcome:
@@ -51,7 +51,6 @@ def stock_run(build: Build, root: str, jobs: int) -> results.Outcome:
 		json_path = os.path.join(tmp, 'result.json')
 		code = build.kunit('run', ['--kunitconfig', build.kunitconfig, f'--json={json_path}',
 					   '--timeout=300', '--jobs', str(jobs)] +
-				   (['--qemu_config', build.qemu_config] if build.qemu_config else []) +
 				   build.make_options()).returncode
 		return results.outcome(load_json(json_path), code)
 
@@ -76,8 +75,11 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 				tree.break_link(os.path.join(work, rel))
 			apply_mail(work, mail)
 			own = os.path.join(work, KUNITCONFIG)
-			# A prefix without the series' QEMU machine runs on kunit.py's own.
-			machine = QEMU_CONFIG if os.path.exists(os.path.join(work, QEMU_CONFIG)) else None
+			# Every prefix runs on the series' QEMU machine, taken from the
+			# repository until a patch adds it: one kernel configuration
+			# from the second patch on, so that each build is incremental.
+			machine = QEMU_CONFIG if os.path.exists(os.path.join(work, QEMU_CONFIG)) else \
+				os.path.join(REPO, QEMU_CONFIG)
 			with tempfile.NamedTemporaryFile('w', suffix='.kunitconfig', dir=root) as kc:
 				kc.write(prefix_kunitconfig(final, work))
 				kc.flush()

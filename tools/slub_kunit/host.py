@@ -9,7 +9,7 @@ import shutil
 import string
 from typing import Callable, Dict, List
 
-from slub_kunit.common import UserError, log, run, write_if_changed
+from slub_kunit.common import HostError, log, run, write_if_changed
 from slub_kunit.status import Exit
 
 # What must exist on the host -> the Debian package that provides it.
@@ -80,7 +80,7 @@ def ensure_packages(arches: List[str]) -> None:
 def _install(missing: List[str], still_missing: Callable[[], List[str]]) -> None:
 	line = 'apt-get install -y ' + ' '.join(missing)
 	if os.geteuid() != 0:
-		raise UserError(f'missing packages; run as root: {line}', Exit.SETUP)
+		raise HostError(f'missing packages; run as root: {line}')
 	log(f'installing {" ".join(missing)}')
 	env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
 	res = run(['apt-get', 'install', '-y', '-q'] + missing, env=env, check=False)
@@ -89,7 +89,7 @@ def _install(missing: List[str], still_missing: Callable[[], List[str]]) -> None
 		run(['apt-get', 'install', '-y', '-q'] + missing, env=env)
 	still = still_missing()
 	if still:
-		raise UserError(f'still missing after install: {" ".join(still)}', Exit.SETUP)
+		raise HostError(f'still missing after install: {" ".join(still)}')
 
 
 QEMU_FRONT = '''#!/usr/bin/env python3
@@ -124,7 +124,7 @@ def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 				 if d and os.path.realpath(d) != os.path.realpath(bin_dir))
 	real = shutil.which(qemu, path=search)
 	if real is None:
-		raise UserError(f'{qemu} not found: apt-get install qemu-system-x86', Exit.SETUP)
+		raise HostError(f'{qemu} not found: apt-get install qemu-system-x86')
 	os.makedirs(bin_dir, exist_ok=True)
 	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
 	write_if_changed(os.path.join(bin_dir, qemu), text, mode=0o755)

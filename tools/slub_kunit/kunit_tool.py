@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
 from slub_kunit import host, procs
-from slub_kunit.common import REPO, UserError, atomic_write
+from slub_kunit.common import BuildError, HostError, NotJudged, REPO, atomic_write
 from slub_kunit.status import Exit
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
@@ -115,7 +115,7 @@ class Build:
 		res = self.kunit('config', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode != 0:
 			print(res.stdout)
-			raise UserError(f'kunit.py config failed for {self.arch}', Exit.BUILD)
+			raise BuildError(f'kunit.py config failed for {self.arch}')
 
 	def ccache_pays(self) -> bool:
 		"""Whether ccache can save anything on this build.
@@ -144,13 +144,13 @@ class Build:
 		print(res.stdout[-20000:])
 		machine = MACHINE_FAILURE.search(res.stdout)
 		if machine:
-			raise UserError(f'the machine failed the {self.arch} build, not the tree: '
-					f'{machine.group(0).strip()[:200]}', Exit.SETUP)
+			raise HostError(f'the machine failed the {self.arch} build, not the tree: '
+					f'{machine.group(0).strip()[:200]}')
 		suite_error = suite_only_error(res.stdout)
 		if suite_error:
-			raise UserError('not judged: the suite does not compile against this tree: '
-					f'{suite_error}', Exit.NOT_JUDGED)
-		raise UserError(f'kunit.py build failed for {self.arch} (errors above)', Exit.BUILD)
+			raise NotJudged('not judged: the suite does not compile against this tree: '
+					f'{suite_error}')
+		raise BuildError(f'kunit.py build failed for {self.arch} (errors above)')
 
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:

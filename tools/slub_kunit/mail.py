@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from slub_kunit import host, procs
-from slub_kunit.common import UserError, log, printable
+from slub_kunit.common import HostError, PatchError, UsageError, UserError, log, printable
 from slub_kunit.status import Exit
 
 # A gzipped thread is unpacked up to this size: lore's biggest threads are
@@ -136,10 +136,10 @@ def unpacked(data: bytes, name: str) -> bytes:
 		with gzip.GzipFile(fileobj=_Bytes(data)) as f:
 			out = f.read(MAX_UNPACKED + 1)
 	except (OSError, EOFError) as e:
-		raise UserError(f'patch {name}: broken gzip file ({e})', Exit.PATCH)
+		raise PatchError(f'patch {name}: broken gzip file ({e})')
 	if len(out) > MAX_UNPACKED:
-		raise UserError(f'patch {name}: unpacks to more than {MAX_UNPACKED >> 20} MiB; '
-				'refused', Exit.PATCH)
+		raise PatchError(f'patch {name}: unpacks to more than {MAX_UNPACKED >> 20} MiB; '
+				'refused')
 	return out
 
 
@@ -178,8 +178,8 @@ def mailsplit(src: str, dest: str, mboxrd: bool) -> List[str]:
 	cmd = ['git', 'mailsplit', '-b', f'-o{dest}'] + (['--mboxrd'] if mboxrd else []) + [src]
 	res = _git(cmd)
 	if res.returncode != 0:
-		raise UserError(f'patch {os.path.basename(src)}: git mailsplit cannot read it: '
-				f'{_first_line(res.stderr)}', Exit.PATCH)
+		raise PatchError(f'patch {os.path.basename(src)}: git mailsplit cannot read it: '
+				f'{_first_line(res.stderr)}')
 	return sorted(os.path.join(dest, n) for n in os.listdir(dest))
 
 
@@ -201,7 +201,7 @@ def _git(cmd: Sequence[str], stdin: Optional[object] = None) -> subprocess.Compl
 		return procs.run(list(cmd), stdin=stdin, stdout=subprocess.PIPE,
 				 stderr=subprocess.PIPE, env=quiet_git_env())
 	except FileNotFoundError:
-		raise UserError(f'{cmd[0]}: command not found (apt-get install {cmd[0]})', Exit.SETUP)
+		raise HostError(f'{cmd[0]}: command not found (apt-get install {cmd[0]})')
 
 
 def quiet_git_env() -> Dict[str, str]:
@@ -341,17 +341,17 @@ def pick(msgs: List[Message], choice: Choice, name: str) -> Tuple[List[Message],
 		want = choice.msgid.strip('<>')
 		groups = [t for t in groups if any(m.msgid == want for m in t)]
 		if not groups:
-			raise UserError(f'patch {name}: no series holds Message-Id <{want}>', Exit.PATCH)
+			raise PatchError(f'patch {name}: no series holds Message-Id <{want}>')
 	names = list(dict.fromkeys(series_name(t) for t in groups))
 	if len(names) > 1:
-		raise UserError(f'patch {name}: {len(names)} different series in it ('
+		raise UsageError(f'patch {name}: {len(names)} different series in it ('
 				+ '; '.join(f'"{printable(n)}"' for n in names[:3])
-				+ '); pick one with --message-id', Exit.USAGE)
+				+ '); pick one with --message-id')
 	have = sorted({r for t in groups for r in revisions(t)})
 	rev = choice.revision or have[-1]
 	if rev not in have:
-		raise UserError(f'patch {name}: no revision v{rev} in it (it has '
-				+ ', '.join(f'v{r}' for r in have) + ')', Exit.USAGE)
+		raise UsageError(f'patch {name}: no revision v{rev} in it (it has '
+				+ ', '.join(f'v{r}' for r in have) + ')')
 	# The last thread to hold that revision: a resend replaces a send.
 	thread = [t for t in groups if rev in revisions(t)][-1]
 	return thread, rev
@@ -382,11 +382,11 @@ def b4_am(pool: str, revision: int, out: str) -> Tuple[List[str], str]:
 	try:
 		res = procs.run(cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 	except FileNotFoundError:
-		raise UserError('b4: command not found (apt-get install b4)', Exit.SETUP)
+		raise HostError('b4: command not found (apt-get install b4)')
 	said = (res.stdout + res.stderr).decode('utf-8', 'replace')
 	new = os.path.join(out, 'series.maildir', 'new')
 	if res.returncode != 0 or not os.path.isdir(new):
-		raise UserError(f'b4 am cannot take a series from it: {_b4_reason(said)}', Exit.PATCH)
+		raise PatchError(f'b4 am cannot take a series from it: {_b4_reason(said)}')
 	return sorted(os.path.join(new, n) for n in os.listdir(new)), said
 
 
@@ -415,8 +415,8 @@ def mailinfo(path: str, scratch: str) -> Taken:
 	with open(path, 'rb') as f:
 		res = _git(['git', 'mailinfo', '-u', msg_file, patch_file], stdin=f)
 	if res.returncode != 0:
-		raise UserError(f'patch {os.path.basename(path)}: git mailinfo cannot read it: '
-				f'{_first_line(res.stderr)}', Exit.PATCH)
+		raise PatchError(f'patch {os.path.basename(path)}: git mailinfo cannot read it: '
+				f'{_first_line(res.stderr)}')
 	info = dict(re.findall(r'^(\w+): ?(.*)$', res.stdout.decode('utf-8', 'surrogateescape'),
 			       re.M))
 	with open(msg_file, 'rb') as f:
@@ -472,7 +472,7 @@ def read(path: str, data: Optional[bytes], scratch_root: str, choice: Choice = C
 def _read(path: str, data: Optional[bytes], scratch: str, name: str, choice: Choice) -> Read:
 	files = split_input(path, data, scratch)
 	if not files:
-		raise UserError(f'patch {name}: no message in it', Exit.PATCH)
+		raise PatchError(f'patch {name}: no message in it')
 	msgs = [parse(f) for f in files]
 	threaded = any(m.msgid and m.tag and m.has_diff for m in msgs)
 	if not threaded:
@@ -491,7 +491,7 @@ def _in_file_order(msgs: List[Message], scratch: str, name: str) -> List[Taken]:
 		out.append(mailinfo(m.path, scratch) if m.has_diff else
 			   Taken(_raw(m.path), m.msgid, m.tag))
 	if not out:
-		raise UserError(f'patch {name}: no diff in it', Exit.PATCH)
+		raise PatchError(f'patch {name}: no diff in it')
 	return out
 
 
@@ -505,9 +505,9 @@ def _series(path: str, msgs: List[Message], scratch: str, name: str, choice: Cho
 	thread, rev = pick(msgs, choice, name)
 	gaps = gaps_of(thread, rev)
 	if gaps:
-		raise UserError(f'patch {name}: series v{rev} "{printable(series_name(thread))}" '
+		raise PatchError(f'patch {name}: series v{rev} "{printable(series_name(thread))}" '
 				f'is incomplete: missing {", ".join(gaps)}; refused before any '
-				'build', Exit.PATCH)
+				'build')
 	return _take(path, thread, rev, scratch, name, choice)
 
 
@@ -535,9 +535,9 @@ def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
 	# A place sent twice (a resend in the same thread) counts once.
 	places = {m.tag.k for m in of_rev if m.tag and m.tag.k > 0 and m.has_diff}
 	if gaps or len(taken) != len(places):
-		raise UserError(f'patch {name}: b4 am took {len(taken)} patch(es) of series v{rev} '
+		raise PatchError(f'patch {name}: b4 am took {len(taken)} patch(es) of series v{rev} '
 				f'"{printable(series_name(thread))}"'
-				+ (f', missing {", ".join(gaps)}' if gaps else '') + '; refused', Exit.PATCH)
+				+ (f', missing {", ".join(gaps)}' if gaps else '') + '; refused')
 	series_ids = [t.msgid for t in taken]
 	taken = _with_reply_patches(taken, thread, choice, scratch, name)
 	info = Thread(source=os.path.abspath(path), revision=rev,
@@ -589,9 +589,9 @@ def scan(path: str, scratch_root: str) -> List[Found]:
 			else:
 				try:
 					found.read = _take(path, thread, rev, scratch, found.name, Choice())
+				except HostError:
+					raise
 				except UserError as err:
-					if err.code == Exit.SETUP:
-						raise
 					found.refused = str(err)
 			out.append(found)
 		return out
@@ -609,12 +609,12 @@ def _with_reply_patches(taken: List[Taken], thread: List[Message], choice: Choic
 		want = want.strip('<>')
 		m = by_id.get(want)
 		if m is None or not m.has_diff:
-			raise UserError(f'patch {name}: --reply-patch <{want}>: no reply with a diff '
-					'has that Message-Id in the thread', Exit.USAGE)
+			raise UsageError(f'patch {name}: --reply-patch <{want}>: no reply with a diff '
+					'has that Message-Id in the thread')
 		place = next((i for i, t in enumerate(out) if t.msgid in m.parents[-1:]), None)
 		if place is None:
-			raise UserError(f'patch {name}: --reply-patch <{want}> does not answer a patch '
-					'of the series taken', Exit.USAGE)
+			raise UsageError(f'patch {name}: --reply-patch <{want}> does not answer a patch '
+					'of the series taken')
 		reply = mailinfo(m.path, scratch)
 		out[place] = Taken(reply.text, reply.msgid, out[place].tag)
 		log(f'{name}: patch {out[place].tag.place if out[place].tag else place + 1} '

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import pipeline, results, schemata, tree
-from slub_kunit.common import REPO, Stages, UserError, atomic_write, log
+from slub_kunit.common import (BuildError, NotJudged, REPO, Stages, SuiteFailed, UsageError,
+				    atomic_write, log)
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Correct, Exit, Mutant
 
@@ -132,8 +133,8 @@ def baseline(s: pipeline.Session) -> None:
 	log(f'baseline: {s.src.label}, {s.req.arch}, policy {s.policy}')
 	base, _ = s.build_and_boot()
 	if not base.ok:
-		raise UserError('the suite fails on the unmodified kernel: '
-				f'{base.summary()}', Exit.TESTS_FAILED)
+		raise SuiteFailed('the suite fails on the unmodified kernel: '
+				f'{base.summary()}')
 
 
 def main(req: RunRequest, only: Optional[List[str]], correct: bool = False,
@@ -181,7 +182,7 @@ def select(mutants: List[Dict[str, Any]], only: Optional[List[str]]) -> List[Dic
 		return mutants
 	unknown = set(only) - {m['name'] for m in mutants}
 	if unknown:
-		raise UserError(f'no such mutant: {", ".join(sorted(unknown))}', Exit.USAGE)
+		raise UsageError(f'no such mutant: {", ".join(sorted(unknown))}')
 	return [m for m in mutants if m['name'] in only]
 
 
@@ -225,9 +226,7 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 	try:
 		with booting_with(s, kernel_args or []):
 			out, _ = s.build_and_boot()
-	except UserError as err:
-		if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
-			raise
+	except (BuildError, NotJudged) as err:
 		return Tried(stopped=err.code, detail=str(err))
 	finally:
 		atomic_write(target, pristine)
@@ -356,9 +355,7 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 	try:
 		try:
 			s.build_kernel()
-		except UserError as err:
-			if err.code not in (Exit.BUILD, Exit.NOT_JUDGED):
-				raise
+		except (BuildError, NotJudged) as err:
 			log(f'the schemata do not build ({err}); building each mutant on its own')
 			return {}
 		off, _ = s.boot(stage='boot and run, no mutant selected')

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Set
 
 from slub_kunit import mail
-from slub_kunit.common import UserError, printable, run
+from slub_kunit.common import HostError, PatchError, UserError, printable, run
 from slub_kunit.status import Exit
 
 
@@ -126,22 +126,21 @@ def read_input(path: str, scratch: Optional[str] = None,
 	scratch = scratch or tempfile.gettempdir()
 	if os.path.isdir(path):
 		if not mail.is_maildir(path):
-			raise UserError(f'patch {path}: a directory, but not a maildir (cur, new, tmp)',
-					Exit.PATCH)
+			raise PatchError(f'patch {path}: a directory, but not a maildir (cur, new, tmp)')
 		got = mail.read(path, None, scratch, choice)
 		return from_mail(path, got)
 	if not os.path.isfile(path):
-		raise UserError(f'patch {path}: no such file', Exit.PATCH)
+		raise PatchError(f'patch {path}: no such file')
 	try:
 		with open(path, 'rb') as f:
 			data = f.read()
 	except OSError as e:
-		raise UserError(f'patch {path}: {e.strerror}', Exit.PATCH)
+		raise PatchError(f'patch {path}: {e.strerror}')
 	data = mail.unpacked(data, name)
 	if not data.strip():
-		raise UserError(f'patch {name}: empty file', Exit.PATCH)
+		raise PatchError(f'patch {name}: empty file')
 	if b'\0' in data:
-		raise UserError(f'patch {name}: binary file, not a diff', Exit.PATCH)
+		raise PatchError(f'patch {name}: binary file, not a diff')
 	if mail.is_mail(data):
 		return from_mail(path, mail.read(path, data, scratch, choice))
 	out = Patch(os.path.abspath(path), 1, 1, data.decode('utf-8', errors='surrogateescape'))
@@ -167,11 +166,11 @@ def read(path: str, scratch: Optional[str] = None) -> List[Patch]:
 
 def check(patch: Patch) -> None:
 	if not re.search(r'^\+\+\+ ', patch.text, re.M):
-		raise UserError(f'patch {patch.name}: no diff in it', Exit.PATCH)
+		raise PatchError(f'patch {patch.name}: no diff in it')
 	for rel in patch.paths():
 		if outside(rel):
-			raise UserError(f'patch {patch.name}: path "{rel}" is outside the kernel '
-					'tree; refused', Exit.PATCH)
+			raise PatchError(f'patch {patch.name}: path "{rel}" is outside the kernel '
+					'tree; refused')
 
 
 def read_inputs(paths: List[str], scratch: Optional[str] = None,
@@ -201,8 +200,8 @@ def check_targets(tree: str, patch: Patch) -> None:
 	for rel in patch.paths():
 		real = os.path.realpath(os.path.join(tree, rel))
 		if real != root and not real.startswith(root + os.sep):
-			raise UserError(f'patch {patch.name}: "{rel}" leads out of the tree through a '
-					'symbolic link; refused', Exit.PATCH)
+			raise PatchError(f'patch {patch.name}: "{rel}" leads out of the tree through a '
+					'symbolic link; refused')
 
 
 def apply(tree: str, patch: Patch, label: str) -> List[str]:
@@ -213,11 +212,11 @@ def apply(tree: str, patch: Patch, label: str) -> List[str]:
 		   '--reject-file=-', '-d', tree], check=False, input_text=patch.text)
 	out = res.stdout or ''
 	if 'No space left on device' in out:
-		raise UserError(f'disk full while applying {patch.name} in {tree}', Exit.SETUP)
+		raise HostError(f'disk full while applying {patch.name} in {tree}')
 	if res.returncode != 0:
 		why = [line.strip() for line in out.splitlines()
 		       if 'FAILED' in line or 'garbage' in line or "can't find" in line.lower()
 		       or 'Reversed' in line or 'No such file' in line or 'malformed' in line]
 		detail = why[0] if why else (out.strip().splitlines() or ['patch failed'])[-1]
-		raise UserError(f'patch {patch.label} does not apply to {label}: {detail}', Exit.PATCH)
+		raise PatchError(f'patch {patch.label} does not apply to {label}: {detail}')
 	return [line.strip() for line in out.splitlines() if 'with fuzz' in line]

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import host, results, source, tree
-from slub_kunit.common import CacheLock, Stages, UserError, atomic_write, log, safe_name
+from slub_kunit.common import (CacheLock, HostError, PatchError, Stages, UsageError, UserError,
+				    atomic_write, log, safe_name)
 from slub_kunit.kunit_tool import ARCHES, Build, load_json
 from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
@@ -108,15 +109,15 @@ def check_paths(req: RunRequest) -> None:
 	dirs = [('--cache', req.cache), ('--build-dir', req.build_dir)]
 	for what, path in dirs:
 		if path and KBUILD_UNSAFE.search(path):
-			raise UserError(f'{what} {path!r}: kbuild cannot build in a path with white '
-					'space or any of : # $ % = \\ " \'', Exit.USAGE)
+			raise UsageError(f'{what} {path!r}: kbuild cannot build in a path with white '
+					'space or any of : # $ % = \\ " \'')
 	if not source.looks_like_path(req.kernel):
 		return
 	user = os.path.realpath(req.kernel)
 	for what, path in dirs:
 		if path and _inside(os.path.realpath(path), user):
-			raise UserError(f'{what} {path}: inside --kernel {req.kernel}, which the '
-					'runner only reads', Exit.USAGE)
+			raise UsageError(f'{what} {path}: inside --kernel {req.kernel}, which the '
+					'runner only reads')
 
 
 def suite_files(patch: Patch) -> List[str]:
@@ -131,9 +132,9 @@ def check_suite_edits(patches: List[Patch], allowed: bool) -> None:
 	for patch in patches:
 		files = suite_files(patch)
 		if files and not allowed:
-			raise UserError(f'patch {patch.label} edits the suite itself '
+			raise PatchError(f'patch {patch.label} edits the suite itself '
 					f'({", ".join(files)}); refused (--allow-suite-edits judges it '
-					'anyway, and says so in the verdict)', Exit.PATCH)
+					'anyway, and says so in the verdict)')
 
 
 def patch_meta(patch: Patch) -> Dict[str, Any]:
@@ -152,8 +153,8 @@ def check_space(req: RunRequest, warm: bool) -> None:
 	free = st.f_bavail * st.f_frsize
 	need = WARM_SPACE if warm else COLD_SPACE
 	if free < need:
-		raise UserError(f'cache directory {req.cache} has {free >> 20} MiB free; '
-				f'this run needs about {need >> 20} MiB', Exit.SETUP)
+		raise HostError(f'cache directory {req.cache} has {free >> 20} MiB free; '
+				f'this run needs about {need >> 20} MiB')
 
 
 def metadata(req: RunRequest, src: source.Source, policy: str,
@@ -312,7 +313,7 @@ class Session:
 def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 	"""Fetches the kernel and holds its work tree and build directory."""
 	if req.arch not in ARCHES:
-		raise UserError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}', Exit.USAGE)
+		raise UsageError(f'--arch {req.arch}: expected one of {", ".join(ARCHES)}')
 	check_paths(req)
 	check_suite_edits(req.patches, req.allow_suite_edits)
 	writable_dir(req.cache, 'cache directory')
@@ -340,9 +341,9 @@ def writable_dir(path: str, what: str) -> None:
 	try:
 		os.makedirs(path, exist_ok=True)
 	except OSError as e:
-		raise UserError(f'{what} {path}: {e.strerror}', Exit.SETUP)
+		raise HostError(f'{what} {path}: {e.strerror}')
 	if not os.access(path, os.W_OK):
-		raise UserError(f'{what} {path} is not writable', Exit.SETUP)
+		raise HostError(f'{what} {path} is not writable')
 
 
 def write_outputs(req: RunRequest, raw: Optional[Dict[str, Any]],
@@ -380,7 +381,7 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 		# machine (exit 3), never a verdict made up.
 		code = err.code if isinstance(err, UserError) else Exit.SETUP
 		meta['error'] = {'exit': int(code), 'message': str(err)}
-		if code != Exit.USAGE:
+		if not isinstance(err, UsageError):
 			write_outputs(req, None, results.Outcome(), meta)
 		raise
 	write_outputs(req, raw, outcome, meta)
@@ -412,9 +413,9 @@ def test_matrix(kernels: List[str], arches: List[str], cache: str, jobs: int,
 			req = RunRequest(cache=cache, kernel=kernel, arch=arch, jobs=jobs, debug=debug)
 			try:
 				res = run_suite(req, second_boot=True)
+			except UsageError:
+				raise
 			except UserError as err:
-				if err.code == Exit.USAGE:
-					raise
 				rows.append((kernel, arch, f'error: {err}', False))
 				total[1] += 1
 				continue

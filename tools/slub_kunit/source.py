@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from slub_kunit import cscan, procs
-from slub_kunit.common import (CacheLock, UserError, atomic_write, log, run, safe_name,
-			       write_if_changed)
+from slub_kunit.common import (CacheLock, HostError, UsageError, atomic_write, log, run,
+				    safe_name, write_if_changed)
 from slub_kunit.status import Exit
 
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
@@ -161,17 +161,17 @@ def makefile_version(tree: str) -> str:
 def check_kernel_tree(tree: str, spec: str) -> None:
 	for marker in KERNEL_MARKERS:
 		if not os.path.isfile(os.path.join(tree, marker)):
-			raise UserError(f'--kernel {spec}: not a kernel tree (no {marker})', Exit.USAGE)
+			raise UsageError(f'--kernel {spec}: not a kernel tree (no {marker})')
 
 
 def user_tree(path: str) -> Source:
 	tree = os.path.realpath(path)
 	if not os.path.isdir(tree):
-		raise UserError(f'--kernel {path}: no such directory', Exit.USAGE)
+		raise UsageError(f'--kernel {path}: no such directory')
 	check_kernel_tree(tree, path)
 	if os.path.exists(os.path.join(tree, '.config')):
-		raise UserError(f'--kernel {path}: tree has an in-tree .config; kunit.py '
-				'needs a clean source tree (make mrproper)', Exit.USAGE)
+		raise UsageError(f'--kernel {path}: tree has an in-tree .config; kunit.py '
+				'needs a clean source tree (make mrproper)')
 	version = makefile_version(tree)
 	return Source(path=tree, label=f'tree {tree} ({version})',
 		      key=f'tree-{safe_name(tree)}', version=version)
@@ -187,20 +187,20 @@ def resolve_commit(repo: str, rev: str) -> str:
 	res = git(repo, ['rev-parse', '--verify', '--quiet', f'{rev}^{{commit}}'],
 		  capture_output=True, text=True)
 	if res.returncode != 0 or not res.stdout.strip():
-		raise UserError(f'{rev}: no such commit in {repo}', Exit.USAGE)
+		raise UsageError(f'{rev}: no such commit in {repo}')
 	return res.stdout.strip()
 
 
 def git_repo(path: str) -> str:
 	repo = os.path.realpath(path)
 	if not os.path.isdir(repo):
-		raise UserError(f'--kernel {path}: no such directory', Exit.USAGE)
+		raise UsageError(f'--kernel {path}: no such directory')
 	try:
 		res = git(repo, ['rev-parse', '--show-toplevel'], capture_output=True, text=True)
 	except FileNotFoundError:
-		raise UserError('git: command not found (apt-get install git)', Exit.SETUP)
+		raise HostError('git: command not found (apt-get install git)')
 	if res.returncode != 0:
-		raise UserError(f'--kernel {path}: not a git repository', Exit.USAGE)
+		raise UsageError(f'--kernel {path}: not a git repository')
 	return res.stdout.strip()
 
 
@@ -234,13 +234,12 @@ def archive_into(repo: str, sha: str, dest: str) -> None:
 	arch = git(repo, ['archive', '--format=tar', sha], stdout=subprocess.PIPE,
 		   stderr=subprocess.PIPE)
 	if arch.returncode != 0:
-		raise UserError(f'git archive {sha[:12]} failed: '
-				f'{arch.stderr.decode(errors="replace").strip()[-200:]}', Exit.SETUP)
+		raise HostError(f'git archive {sha[:12]} failed: '
+				f'{arch.stderr.decode(errors="replace").strip()[-200:]}')
 	untar = procs.run(['tar', '-x', '-C', dest], input=arch.stdout, stderr=subprocess.PIPE)
 	if untar.returncode != 0:
 		last = untar.stderr.decode(errors='replace').strip().splitlines()[-1:]
-		raise UserError(f'unpacking {sha[:12]} failed: {last[0] if last else "tar error"}',
-				Exit.SETUP)
+		raise HostError(f'unpacking {sha[:12]} failed: {last[0] if last else "tar error"}')
 
 
 # --- Debian packages ---------------------------------------------------------
@@ -302,8 +301,8 @@ class Apt:
 			log('apt-get update failed; using the package lists already in the cache')
 			return
 		err = [line for line in res.stdout.splitlines() if 'Err' in line or 'E:' in line]
-		raise UserError('no Debian package index reachable'
-				f'{": " + err[0].strip() if err else ""}', Exit.SETUP)
+		raise HostError('no Debian package index reachable'
+				f'{": " + err[0].strip() if err else ""}')
 
 	def has_lists(self) -> bool:
 		try:
@@ -361,8 +360,8 @@ class Apt:
 			if m and m.group(1) not in fields:
 				fields[m.group(1)] = m.group(2)
 		if 'Size' not in fields or 'SHA256' not in fields:
-			raise UserError(f'no size and checksum for {package} {version} in the '
-					'package index', Exit.SETUP)
+			raise HostError(f'no size and checksum for {package} {version} in the '
+					'package index')
 		return fields
 
 	def download(self, package: str, version: str, dest: str) -> str:
@@ -391,8 +390,8 @@ class Apt:
 			    cwd=tmp)
 			got = [n for n in os.listdir(tmp) if n.endswith('.deb')]
 			if len(got) != 1 or not deb_ok(os.path.join(tmp, got[0]), want):
-				raise UserError(f'apt-get download {package}={version}: the file does '
-						'not match the package index (size or SHA256)', Exit.SETUP)
+				raise HostError(f'apt-get download {package}={version}: the file does '
+						'not match the package index (size or SHA256)')
 			os.replace(os.path.join(tmp, got[0]), final)
 		return final
 
@@ -429,8 +428,7 @@ def package_pattern(spec: str) -> str:
 		return re.escape(f'linux-source-{spec}')
 	if re.fullmatch(r'\d+', spec):
 		return re.escape(f'linux-source-{spec}.') + r'\d+'
-	raise UserError(f'--kernel {spec}: expected 6.12, 7, 7.N or a kernel tree path',
-			Exit.USAGE)
+	raise UsageError(f'--kernel {spec}: expected 6.12, 7, 7.N or a kernel tree path')
 
 
 def resolve_package(apt: Apt, spec: str) -> str:
@@ -441,9 +439,9 @@ def resolve_package(apt: Apt, spec: str) -> str:
 		served = sorted({p.split('linux-source-')[1] for p in apt.packages(r'linux-source-\d+\.\d+')},
 				key=lambda v: tuple(int(x) for x in v.split('.')))
 		wanted = f'linux-source-{spec}' + ('' if '.' in spec else '.*')
-		raise UserError(f'--kernel {spec}: no Debian package {wanted} in '
+		raise UsageError(f'--kernel {spec}: no Debian package {wanted} in '
 				f'{", ".join(DEBIAN_SUITES)}; available: '
-				f'{", ".join(served) or "none"}', Exit.USAGE)
+				f'{", ".join(served) or "none"}')
 	return max(found, key=version_key)
 
 
@@ -484,11 +482,11 @@ def unpack(deb: str, package: str, dest: str) -> None:
 		if any(codes):
 			errors.seek(0)
 			lines = errors.read().decode(errors='replace').strip().splitlines()
-			raise UserError(f'unpacking {os.path.basename(deb)} failed'
-					f'{": " + lines[-1] if lines else ""} (disk full?)', Exit.SETUP)
+			raise HostError(f'unpacking {os.path.basename(deb)} failed'
+					f'{": " + lines[-1] if lines else ""} (disk full?)')
 		inner = os.path.join(tmp, package)
 		if not os.path.isdir(inner):
-			raise UserError(f'{os.path.basename(deb)} holds no {package}/ tree', Exit.SETUP)
+			raise HostError(f'{os.path.basename(deb)} holds no {package}/ tree')
 		finish_tree(inner, dest)
 	finally:
 		for p in children:
@@ -543,7 +541,7 @@ def looks_like_path(spec: str) -> bool:
 def get_source(spec: str, cache_dir: str, stages, commit: Optional[str] = None) -> Source:
 	if commit is not None:
 		if not looks_like_path(spec):
-			raise UserError('--commit needs --kernel PATH, a git repository', Exit.USAGE)
+			raise UsageError('--commit needs --kernel PATH, a git repository')
 		return commit_tree(os.path.expanduser(spec), commit, cache_dir)
 	if looks_like_path(spec):
 		return user_tree(os.path.expanduser(spec))

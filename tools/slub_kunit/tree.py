@@ -17,7 +17,8 @@ from typing import Callable, Dict, List, Optional
 
 from slub_kunit import cscan
 from slub_kunit import patches as patchfiles
-from slub_kunit.common import REPO, UserError, atomic_write, run, write_if_changed
+from slub_kunit.common import (HostError, NotJudged, REPO, UserError, atomic_write, run,
+				    write_if_changed)
 from slub_kunit.patches import Patch
 from slub_kunit.status import Exit
 
@@ -126,7 +127,7 @@ def hardlink_copy(src: str, dst: str) -> None:
 	if res.returncode != 0:
 		shutil.rmtree(dst, ignore_errors=True)
 		last = (res.stdout.strip().splitlines() or ['cp failed'])[-1]
-		raise UserError(f'cannot copy {src} to {dst}: {last}', Exit.SETUP)
+		raise HostError(f'cannot copy {src} to {dst}: {last}')
 
 
 def _changed_files(tree: str, pristine: str) -> List[str]:
@@ -404,7 +405,7 @@ REQUIRED_NAMES = ('kmem_cache_node', 'get_node', 'init_kmem_cache_node', 'node_n
 
 
 def not_judged(what: str) -> UserError:
-	return UserError(f'not judged: {what}', Exit.NOT_JUDGED)
+	return NotJudged(f'not judged: {what}')
 
 
 def tracking_masks(declared: List[str], barns: bool) -> Dict[str, str]:

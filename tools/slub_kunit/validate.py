@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from slub_kunit import answer as answers
 from slub_kunit import patches as patchfiles
 from slub_kunit import pipeline, results, source
-from slub_kunit.common import Stages, UserError, atomic_write, log
+from slub_kunit.common import (BuildError, HostError, NotJudged, PatchError, Stages, UsageError,
+				    atomic_write, log)
 from slub_kunit.patches import Patch
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Change, Exit, Status, Step
@@ -164,10 +165,9 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 			s.prepare(series[:n])
 			step.fuzz = list(s.fuzz)
 			s.build_kernel()
-		except UserError as err:
-			if err.code not in STUCK:
-				raise
-			step.status, step.line = STUCK[err.code], str(err)
+		except (PatchError, BuildError, NotJudged, HostError) as err:
+			step.status = next(v for k, v in STUCK.items() if isinstance(err, k))
+			step.line = str(err)
 			break
 		except OSError as err:
 			step.status, step.line = Step.HOST_FAILED, f'{err.strerror or err}'
@@ -188,8 +188,8 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 
 
 # Why a step was not booted, by the error that stopped it.
-STUCK = {Exit.PATCH: Step.NO_APPLY, Exit.BUILD: Step.NO_BUILD, Exit.NOT_JUDGED: Step.NOT_JUDGED,
-	 Exit.SETUP: Step.HOST_FAILED}
+STUCK = {PatchError: Step.NO_APPLY, BuildError: Step.NO_BUILD, NotJudged: Step.NOT_JUDGED,
+	 HostError: Step.HOST_FAILED}
 
 
 def first(steps: List[StepResult], status: Step) -> Optional[StepResult]:
@@ -248,7 +248,7 @@ def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	elif stuck:
 		line = f'patch {stuck.n}/{total} ({stuck.patch.label}) {stuck.status.value}; ' \
 		       'no invariant broken before it'
-		code = next(c for c, st in STUCK.items() if st == stuck.status)
+		code = next(kind.code for kind, st in STUCK.items() if st == stuck.status)
 	elif policy:
 		line = f'no invariant broken; first policy change: patch {policy.n}/{total} ' \
 		       f'({policy.patch.label})'
@@ -291,9 +291,9 @@ def from_commits(req: RunRequest, spec: str) -> RunRequest:
 	tree of BASE (git archive) and each commit as a patch (git
 	format-patch); nothing in the repository is written."""
 	if '..' not in spec or spec.count('..') != 1 or '...' in spec:
-		raise UserError(f'--commits {spec}: expected BASE..HEAD', Exit.USAGE)
+		raise UsageError(f'--commits {spec}: expected BASE..HEAD')
 	if not source.looks_like_path(req.kernel):
-		raise UserError('--commits needs --kernel PATH, a git repository', Exit.USAGE)
+		raise UsageError('--commits needs --kernel PATH, a git repository')
 	base_rev, head_rev = spec.split('..')
 	repo = source.git_repo(req.kernel)
 	base = source.resolve_commit(repo, base_rev or 'HEAD')
@@ -301,10 +301,10 @@ def from_commits(req: RunRequest, spec: str) -> RunRequest:
 	res = source.git(repo, ['format-patch', '--stdout', '--no-signature', f'{base}..{head}'],
 			 capture_output=True)
 	if res.returncode != 0:
-		raise UserError(f'git format-patch {spec} failed: '
-				f'{res.stderr.decode(errors="replace").strip()[-200:]}', Exit.USAGE)
+		raise UsageError(f'git format-patch {spec} failed: '
+				f'{res.stderr.decode(errors="replace").strip()[-200:]}')
 	if not res.stdout.strip():
-		raise UserError(f'--commits {spec}: no commits in that range', Exit.USAGE)
+		raise UsageError(f'--commits {spec}: no commits in that range')
 	series_dir = os.path.join(req.cache, 'series')
 	os.makedirs(series_dir, exist_ok=True)
 	path = os.path.join(series_dir, f'{base[:12]}..{head[:12]}.mbox')

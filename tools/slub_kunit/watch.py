@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, List
 
 from slub_kunit import mail, patches
-from slub_kunit.common import UserError, atomic_write, log, printable
+from slub_kunit.common import HostError, UsageError, UserError, atomic_write, log, printable
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Exit
 from slub_kunit.validate import Answer
@@ -89,9 +89,9 @@ class Watch:
 					report=os.path.join(work, 'report.txt'),
 					reply=os.path.join(work, 'reply.eml'),
 					checks=os.path.join(work, 'checks.json'), sender=self.sender))
+			except HostError:
+				raise	# the host's trouble: judge it again later
 			except UserError as err:
-				if err.code == Exit.SETUP:
-					raise	# the host's trouble: judge it again later
 				code = int(err.code)
 				atomic_write(os.path.join(work, 'refused.txt'), printable(str(err)) + '\n')
 			atomic_write(os.path.join(work, 'exit'), f'{code}\n')
@@ -109,7 +109,7 @@ def lock(out: str) -> int:
 		fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 	except BlockingIOError:
 		os.close(fd)
-		raise UserError(f'watch: another watch runs on {out}', Exit.USAGE)
+		raise UsageError(f'watch: another watch runs on {out}')
 	return fd
 
 
@@ -123,7 +123,7 @@ def clean_leftovers(out: str) -> None:
 def main(spool: str, out: str, req: RunRequest, sender: str, judge: Judge,
 	 once: bool = False, interval: float = 300.0) -> int:
 	if not (os.path.isfile(spool) or mail.is_maildir(spool)):
-		raise UserError(f'watch: {spool} is neither an mbox file nor a maildir', Exit.USAGE)
+		raise UsageError(f'watch: {spool} is neither an mbox file nor a maildir')
 	os.makedirs(out, exist_ok=True)
 	fd = lock(out)
 	try:
@@ -133,8 +133,8 @@ def main(spool: str, out: str, req: RunRequest, sender: str, judge: Judge,
 			try:
 				n = bot.one_pass()
 				log(f'watch: {n} series judged this pass; {len(judged(out))} in {out}')
-			except UserError as err:
-				if once or err.code != Exit.SETUP:
+			except HostError as err:
+				if once:
 					raise
 				# A host failure (disk, packages): the series is
 				# judged again on the next pass.

@@ -255,7 +255,7 @@ class CatalogueEntryTest(unittest.TestCase):
 		return fake, seen
 
 	def test_correct_and_mutant(self):
-		from slub_kunit.common import UserError
+		from slub_kunit.common import NotJudged
 		from slub_kunit.status import Correct, Exit
 		cat = {'file': 'mm/slub.c'}
 		entry = {'name': 'x', 'reason': 'r', 'edits': [{'search': 'int a;', 'replace': 'int b;'}]}
@@ -264,7 +264,7 @@ class CatalogueEntryTest(unittest.TestCase):
 		self.assertEqual(seen, ['int b;\n'])
 		s, _ = self.session({'s.c': Status.FAIL})
 		self.assertEqual(mutate.run_correct(s, cat, entry)[1], Correct.FLAGGED)
-		s, _ = self.session(error=UserError('not judged: x', Exit.NOT_JUDGED))
+		s, _ = self.session(error=NotJudged('not judged: x'))
 		self.assertEqual(mutate.run_correct(s, cat, entry)[1], Correct.NOT_JUDGED)
 		stale = dict(entry, edits=[{'search': 'int z;', 'replace': ''}])
 		self.assertEqual(mutate.run_correct(s, cat, stale)[1], Correct.STALE)

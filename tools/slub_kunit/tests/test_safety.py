@@ -263,8 +263,7 @@ class MachineFailureTest(unittest.TestCase):
 		open(os.path.join(tmp, 'include/linux/node.h'), 'w').close()
 		src = source.Source(path=tmp, label='a tree', key='k')
 		fake = mock.Mock(src=src, policy='normal')
-		fake.prepare.side_effect = common.UserError('not judged: the tree has no mm/slub.c',
-							    Exit.NOT_JUDGED)
+		fake.prepare.side_effect = common.NotJudged('not judged: the tree has no mm/slub.c')
 
 		@contextmanager
 		def session(req, stages):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 from slub_kunit import patches, pipeline, results, source, validate
-from slub_kunit.common import UserError
+from slub_kunit.common import BuildError, PatchError
 from slub_kunit.status import Exit, Status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,12 +101,12 @@ class FakeSession:
 
 	def prepare(self, series, edits=None):
 		if self.fail_apply is not None and len(series) == self.fail_apply:
-			raise UserError(f'patch {series[-1].name} does not apply', Exit.PATCH)
+			raise PatchError(f'patch {series[-1].name} does not apply')
 		self.n = len(series)
 
 	def build_kernel(self):
 		if self.fail_build is not None and self.n == self.fail_build:
-			raise UserError('kunit.py build failed for x86_64', Exit.BUILD)
+			raise BuildError('kunit.py build failed for x86_64')
 
 	def boot(self, policy=None, stage=''):
 		self.boots.append((self.n, policy or self.policy))
