@@ -80,7 +80,7 @@ class RunRequest:
 class RunResult:
 	req: RunRequest
 	outcome: results.Outcome
-	meta: Dict[str, Any]
+	meta: results.RunMeta
 	stages: Stages
 	raw: Optional[Dict[str, Any]] = None
 	build: Optional[Build] = None
@@ -159,22 +159,13 @@ def check_space(req: RunRequest, warm: bool) -> None:
 
 def metadata(req: RunRequest, src: source.Source, policy: str,
 	     patches: List[Patch], fuzz: List[str],
-	     generation: Optional[str] = None) -> Dict[str, Any]:
-	return {
-		'kernel': src.label,
-		'package': src.package,
-		'version': src.version,
-		'commit': src.commit,
-		'generation': generation or src.generation,
-		'arch': req.arch,
-		'policy': policy,
-		'patches': [patch_meta(p) for p in patches],
-		'fuzz': fuzz,
-		'host': platform.node(),
-		'debug': req.debug,
-		'repeat': req.repeat,
-		'series': [t.as_json() for t in req.threads],
-	}
+	     generation: Optional[str] = None) -> results.RunMeta:
+	return results.RunMeta(
+		kernel=src.label, arch=req.arch, patches=[patch_meta(p) for p in patches],
+		package=src.package, version=src.version, commit=src.commit,
+		generation=generation or src.generation, policy=policy, fuzz=fuzz,
+		host=platform.node(), debug=req.debug, repeat=req.repeat,
+		series=[t.as_json() for t in req.threads])
 
 
 # A boot with no complete result after HANG_FACTOR times the tree's own
@@ -347,7 +338,7 @@ def writable_dir(path: str, what: str) -> None:
 
 
 def write_outputs(req: RunRequest, raw: Optional[Dict[str, Any]],
-		  outcome: results.Outcome, meta: Dict[str, Any]) -> None:
+		  outcome: results.Outcome, meta: results.RunMeta) -> None:
 	if req.json_path:
 		results.write_json(req.json_path, raw, meta)
 	if req.junit_path:
@@ -359,13 +350,13 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 	second_boot, a kernel whose run passed is booted once more (same
 	session, so the same kernel) and every case that changed is listed."""
 	stages = Stages()
-	meta: Dict[str, Any] = {'kernel': req.kernel, 'arch': req.arch,
-				'patches': [patch_meta(p) for p in req.patches]}
+	meta = results.RunMeta(kernel=req.kernel, arch=req.arch,
+			       patches=[patch_meta(p) for p in req.patches])
 	try:
 		with session(req, stages) as s:
 			meta = metadata(req, s.src, s.policy, req.patches, [])
 			s.prepare(req.patches)
-			meta.update(fuzz=s.fuzz, generation=s.generation, policy=s.policy)
+			meta.fuzz, meta.generation, meta.policy = s.fuzz, s.generation, s.policy
 			log(f'kernel {s.src.label} ({s.generation} generation), arch {req.arch}, '
 			    f'policy {s.policy}, patches: '
 			    f'{", ".join(p.name for p in req.patches) or "none"}')
@@ -380,7 +371,7 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 		# No result, but the outputs say why: a patch, the tree, or the
 		# machine (exit 3), never a verdict made up.
 		code = err.code if isinstance(err, UserError) else Exit.SETUP
-		meta['error'] = {'exit': int(code), 'message': str(err)}
+		meta.error = {'exit': int(code), 'message': str(err)}
 		if not isinstance(err, UsageError):
 			write_outputs(req, None, results.Outcome(), meta)
 		raise
@@ -391,7 +382,7 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 def report(res: RunResult) -> None:
 	print('Stages:')
 	print(res.stages.table())
-	for note in res.meta.get('fuzz', []):
+	for note in res.meta.fuzz:
 		print(f'WARNING: applied with fuzz: {note}')
 	for problem in res.outcome.problems:
 		print(f'FAILURE: {problem}')
@@ -421,12 +412,12 @@ def test_matrix(kernels: List[str], arches: List[str], cache: str, jobs: int,
 				continue
 			changed = res.flaky
 			report(res)
-			timings.append((f'{res.meta["kernel"]} {arch} suite', res.stages))
+			timings.append((f'{res.meta.kernel} {arch} suite', res.stages))
 			for line in changed:
 				print(f'FLAKY: {line}')
 			out = res.outcome
 			ok = out.ok and not changed
-			rows.append((res.meta['kernel'], arch, out.summary() +
+			rows.append((res.meta.kernel, arch, out.summary() +
 				     (f', {len(changed)} differ on a second boot' if changed else
 				      ', same on a second boot' if out.ok else '') +
 				     f' ({res.stages.total():.0f} s)', ok))

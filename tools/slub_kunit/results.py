@@ -6,7 +6,7 @@
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit.common import atomic_write
@@ -165,29 +165,56 @@ def failure_lines(log: str, cases: List[str], blocks: int = 2,
 	return out
 
 
-def annotate(result: Dict[str, Any], meta: Dict[str, Any]) -> Dict[str, Any]:
+@dataclass
+class RunMeta:
+	"""What a run was made of, written beside its results: the tree, the
+	arch, the policy it expected, the patches, and why it stopped early."""
+	kernel: str
+	arch: str
+	patches: List[Dict[str, Any]] = field(default_factory=list)
+	package: Optional[str] = None
+	version: Optional[str] = None
+	commit: Optional[str] = None
+	generation: Optional[str] = None
+	policy: Optional[str] = None
+	fuzz: List[str] = field(default_factory=list)
+	host: str = ''
+	debug: bool = False
+	repeat: int = 1
+	series: List[Dict[str, Any]] = field(default_factory=list)
+	# Set when the run stopped before a result: {'exit': code, 'message': ...}
+	error: Optional[Dict[str, Any]] = None
+
+	def as_json(self) -> Dict[str, Any]:
+		out = asdict(self)
+		if self.error is None:
+			del out['error']
+		return out
+
+
+def annotate(result: Dict[str, Any], meta: RunMeta) -> Dict[str, Any]:
 	"""Records kernel, arch, policy and patches in kunit.py's JSON."""
 	result = dict(result)
-	result['kernel'] = meta.get('kernel')
-	result['arch'] = meta.get('arch')
-	result['slub_kunit'] = meta
+	result['kernel'] = meta.kernel
+	result['arch'] = meta.arch
+	result['slub_kunit'] = meta.as_json()
 	return result
 
 
-def write_json(path: str, result: Optional[Dict[str, Any]], meta: Dict[str, Any]) -> None:
+def write_json(path: str, result: Optional[Dict[str, Any]], meta: RunMeta) -> None:
 	data = annotate(result or {'name': 'KUnit Test Group', 'sub_groups': [],
 				   'test_cases': []}, meta)
 	atomic_write(path, json.dumps(data, indent=4) + '\n')
 
 
-def write_junit(path: str, out: Outcome, meta: Dict[str, Any]) -> None:
+def write_junit(path: str, out: Outcome, meta: RunMeta) -> None:
 	"""A JUnit XML report: one testsuite per KUnit suite, run metadata as
 	properties."""
 	from xml.etree import ElementTree as ET
 	root = ET.Element('testsuites', name='slub-kunit', tests=str(len(out.cases)),
 			  failures=str(out.failed), skipped=str(out.skipped))
-	props = {k: v for k, v in meta.items() if k != 'patches'}
-	for i, patch in enumerate(meta.get('patches', [])):
+	props = {k: v for k, v in meta.as_json().items() if k != 'patches'}
+	for i, patch in enumerate(meta.patches):
 		props[f'patch.{i}'] = f'{patch["name"]} sha256:{patch["sha256"]}'
 	suites: Dict[str, ET.Element] = {}
 	for name, status in out.cases.items():

@@ -259,12 +259,12 @@ def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	return line, int(code)
 
 
-def text_report(meta: Dict[str, Any], steps: List[StepResult], total: int,
+def text_report(meta: results.RunMeta, baseline: str, steps: List[StepResult], total: int,
 		line: str, repro: str) -> str:
 	"""A short report fit for a mailing-list reply."""
-	out = [f'SLUB NUMA hotplug suite (slub-kunit), {meta["kernel"]}, {meta["arch"]}, '
-	       f'expected policy {meta["policy"]}',
-	       f'Baseline: {meta["baseline"]}', '']
+	out = [f'SLUB NUMA hotplug suite (slub-kunit), {meta.kernel}, {meta.arch}, '
+	       f'expected policy {meta.policy}',
+	       f'Baseline: {baseline}', '']
 	for st in steps:
 		out.append(f'  [{st.n}/{total}] {st.patch.subject or st.patch.name}')
 		out.append(f'        {st.status.value}' + (f': {st.line}' if st.line and
@@ -336,13 +336,13 @@ def main(req: RunRequest, answer: Answer = Answer()) -> int:
 		base, _ = s.build_and_boot()
 		steps = run_steps(s, series, base)
 		meta = pipeline.metadata(req, s.src, s.policy, series, [], generation)
-	meta['baseline'] = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
+	baseline = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
 	total = len(series)
 	line, code = overall(steps, total)
 	repro = reproduce(req, req.commits)
 
-	print(f'\nvalidate: {meta["kernel"]}, {req.arch}, expected policy {meta["policy"]}, '
-	      f'{total} patch(es); baseline {meta["baseline"]}')
+	print(f'\nvalidate: {meta.kernel}, {req.arch}, expected policy {meta.policy}, '
+	      f'{total} patch(es); baseline {baseline}')
 	for st in steps:
 		print(f'\n[{st.n}/{total}] {st.patch.label}: {st.status.value}' +
 		      (f'\n  {st.line}' if st.line else ''))
@@ -352,14 +352,14 @@ def main(req: RunRequest, answer: Answer = Answer()) -> int:
 		for note in st.fuzz:
 			print(f'  WARNING: applied with fuzz: {note}')
 		if st.changes:
-			print(table(st.changes, meta['policy']))
+			print(table(st.changes, meta.policy))
 	print(f'\nverdict: {line}')
-	data = {'slub_kunit_validate': SCHEMA_VERSION, **{k: meta[k] for k in (
+	data = {'slub_kunit_validate': SCHEMA_VERSION, **{k: getattr(meta, k) for k in (
 		'kernel', 'package', 'version', 'commit', 'generation', 'arch', 'policy', 'debug',
 		'repeat', 'series')}, 'kernel_spec': req.kernel,
-		'other_policy': other_policy(meta['policy']),
+		'other_policy': other_policy(meta.policy),
 		'series_patches': [pipeline.patch_meta(p) for p in series],
-		'baseline': meta['baseline'], 'steps': [st.as_json(total) for st in steps],
+		'baseline': baseline, 'steps': [st.as_json(total) for st in steps],
 		'tested': len(steps), 'patches': total, 'verdict': line, 'reproduce': repro}
 	bad, pol = first(steps, Step.BROKEN), first(steps, Step.POLICY)
 	data['first_bad'] = bad.n if bad else None
@@ -367,7 +367,7 @@ def main(req: RunRequest, answer: Answer = Answer()) -> int:
 	if json_path:
 		atomic_write(json_path, json.dumps(data, indent=2) + '\n')
 	if answer.report:
-		atomic_write(answer.report, text_report(meta, steps, total, line, repro))
+		atomic_write(answer.report, text_report(meta, baseline, steps, total, line, repro))
 	thread = req.threads[0] if len(req.threads) == 1 else None
 	if answer.reply:
 		answers.write_reply(answer.reply, data, thread, answer.sender)

@@ -143,9 +143,9 @@ class JunitTest(unittest.TestCase):
 		out = results.outcome(GOOD, 0)
 		with tempfile.TemporaryDirectory() as tmp:
 			path = os.path.join(tmp, 'r.xml')
-			results.write_junit(path, out, {'kernel': 'linux-source-6.12 6.12.117-1',
-							'arch': 'x86_64', 'policy': 'normal',
-							'patches': [{'name': 'a.patch', 'sha256': 'ab'}]})
+			results.write_junit(path, out, results.RunMeta(
+				kernel='linux-source-6.12 6.12.117-1', arch='x86_64', policy='normal',
+				patches=[{'name': 'a.patch', 'sha256': 'ab'}]))
 			root = ET.parse(path).getroot()
 		self.assertEqual(root.get('tests'), '5')
 		names = [s.get('name') for s in root.findall('testsuite')]
