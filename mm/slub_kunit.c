@@ -6,7 +6,8 @@
  * Part of mm/slub.c (included at its end, after slub_kunit_helpers.c), so
  * that the cases can drive the slab's hotplug callback and read slab_nodes,
  * get_node() and kmem_cache_node directly. They compile against both
- * generations of the hotplug notifier; what differs is in slub_kunit.h.
+ * generations of the hotplug notifier; what differs is in
+ * slub_kunit_helpers.h.
  *
  * The suite slub_hotplug delivers synthetic notifier events, every action
  * crossed with every transition of a node's memory, on mocked node_states[],
@@ -32,7 +33,7 @@
 #include <linux/kthread.h>
 #include <linux/sched.h>
 
-#include "slub_kunit.h"
+#include "slub_kunit_helpers.h"
 
 /* ---------------------------------------------------------------------- */
 /* Events                                                                 */

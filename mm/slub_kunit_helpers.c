@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Helpers shared by the SLUB NUMA hotplug tests (mm/slub_kunit.c and
- * mm/slub_kunit_real.c), declared in mm/slub_kunit.h: the model's policy,
- * delivering events to the slab callback, guarding and restoring a node's
- * slab state, snapshots, the invariant checks, walking the hotplug core's
- * sequences against the model, and the allocation slow path's node
+ * mm/slub_kunit_real.c), declared in mm/slub_kunit_helpers.h: the model's
+ * policy, delivering events to the slab callback, guarding and restoring a
+ * node's slab state, snapshots, the invariant checks, walking the hotplug
+ * core's sequences against the model, and the allocation slow path's node
  * fallback. Part of mm/slub.c, which includes this file before the tests.
  *
  * What the tests change of the slab's own state, and SLUB has no operation
@@ -21,7 +21,7 @@
 #include <linux/mmzone.h>
 #include <linux/sched.h>
 
-#include "slub_kunit.h"
+#include "slub_kunit_helpers.h"
 
 struct slub_hp_run slub_hp = {
 	.policy = SLUB_HP_DEFAULT_POLICY,

@@ -6,7 +6,7 @@
  * files does. The machine needs such a node (the QEMU machine in
  * tools/testing/kunit/qemu_configs/x86_64_slub_numa.py has one); elsewhere
  * the cases skip. Part of mm/slub.c, which includes it after
- * mm/slub_kunit.c; the helpers are those of mm/slub_kunit.h.
+ * mm/slub_kunit.c; the helpers are those of mm/slub_kunit_helpers.h.
  */
 
 #include <kunit/test.h>
@@ -18,7 +18,7 @@
 #include <linux/swap.h>
 #include <linux/vmalloc.h>
 
-#include "slub_kunit.h"
+#include "slub_kunit_helpers.h"
 
 #define SLUB_HP_MAX_BLOCKS	16
 

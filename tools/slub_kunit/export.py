@@ -36,7 +36,7 @@ NEW_FILES: Tuple[Tuple[str, str], ...] = (
 	('lib/Kconfig.slub_hotplug_kunit', 'lib/Kconfig.slub_hotplug_kunit'),
 	('lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.c'),
 	('lib/mm_kunit_helpers.h', 'lib/mm_kunit_helpers.h'),
-	('mm/slub_kunit.h', 'mm/slub_kunit.h'),
+	('mm/slub_kunit_helpers.h', 'mm/slub_kunit_helpers.h'),
 	('mm/slub_kunit_helpers.c', 'mm/slub_kunit_helpers.c'),
 	('mm/slub_kunit.c', 'mm/slub_kunit.c'),
 	('mm/slub_kunit_real.c', 'mm/slub_kunit_real.c'),
@@ -110,8 +110,8 @@ under CONFIG_MM_KUNIT_HELPERS, which tests select, for any memory
 management test to use.
 
 Add the first of those tests' own helpers, in mm/slub_kunit_helpers.c,
-built into mm/slub.c under CONFIG_SLUB_HOTPLUG_KUNIT_TEST: mm/slub_kunit.h
-holds the model the tests hold the kernel to (the notifier's actions and
+built into mm/slub.c under CONFIG_SLUB_HOTPLUG_KUNIT_TEST. Their header,
+mm/slub_kunit_helpers.h, holds the model the tests hold the kernel to (the notifier's actions and
 the order the hotplug core sends them in, the transitions of a node's
 memory, the tracking policy) and what differs between trees; the helpers
 deliver an event to the slab's callback with the hotplug core's locks
@@ -121,7 +121,7 @@ the slab and SLUB has no operation to undo is undone by a few functions
 that each mirror the code of mm/slub.c they undo.''',
 	     files=('lib/Kconfig.debug', 'lib/Makefile', 'lib/Kconfig.slub_hotplug_kunit',
 		    'lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.h', 'mm/slub.c',
-		    'mm/slub_kunit.h', 'mm/slub_kunit_helpers.c', 'MAINTAINERS')),
+		    'mm/slub_kunit_helpers.h', 'mm/slub_kunit_helpers.c', 'MAINTAINERS')),
 	Part('mm/slub: add KUnit tests for NUMA node hotplug events',
 	     '''Add the suite slub_hotplug, in mm/slub_kunit.c, built into mm/slub.c. It
 drives slab_memory_callback() with every action of the hotplug notifier,

@@ -35,7 +35,7 @@ class UnifdefTest(unittest.TestCase):
 		self.assertEqual(unifdef.strip(text, {'GEN': False}), 'c\n')
 
 	def test_header_of_each_generation(self):
-		with open(os.path.join(REPO, 'mm/slub_kunit.h')) as f:
+		with open(os.path.join(REPO, 'mm/slub_kunit_helpers.h')) as f:
 			text = f.read()
 		for gen in (False, True):
 			out = unifdef.strip(text, {'NODE_ADDING_FIRST_MEMORY': gen, 'SLUB_HP_HAVE_BARNS': gen,

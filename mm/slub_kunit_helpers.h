@@ -13,8 +13,8 @@
  * so that they can call the slab's hotplug callback and read slab_nodes,
  * get_node() and struct kmem_cache_node without widening them.
  */
-#ifndef _MM_SLUB_KUNIT_H
-#define _MM_SLUB_KUNIT_H
+#ifndef _MM_SLUB_KUNIT_HELPERS_H
+#define _MM_SLUB_KUNIT_HELPERS_H
 
 #include <kunit/test.h>
 #include <linux/completion.h>
@@ -715,4 +715,4 @@ void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags, const
 int slub_hp_case_init(struct kunit *test);
 int slub_hp_suite_init(struct kunit_suite *suite);
 
-#endif /* _MM_SLUB_KUNIT_H */
+#endif /* _MM_SLUB_KUNIT_HELPERS_H */
