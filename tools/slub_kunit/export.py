@@ -111,12 +111,13 @@ management test to use.
 
 Add the first of those tests' own helpers, in mm/slub_kunit_helpers.c,
 built into mm/slub.c under CONFIG_SLUB_HOTPLUG_KUNIT_TEST. Their header,
-mm/slub_kunit_helpers.h, holds the model the tests hold the kernel to (the notifier's actions and
-the order the hotplug core sends them in, the transitions of a node's
-memory, the tracking policy) and what differs between trees; the helpers
-deliver an event to the slab's callback with the hotplug core's locks
-held, count and fail the callback's allocations, and guard a node's slab
-state, restoring it when the test ends. What a synthetic event leaves in
+mm/slub_kunit_helpers.h, holds the model the tests hold the kernel to
+(the notifier's actions and the order the hotplug core sends them in,
+the transitions of a node's memory, the tracking policy) and what
+differs between trees; the helpers deliver an event to the slab's
+callback with the hotplug core's locks held, count and fail the
+callback's allocations, and guard a node's slab state, restoring it when
+the test ends. What a synthetic event leaves in
 the slab and SLUB has no operation to undo is undone by a few functions
 that each mirror the code of mm/slub.c they undo.''',
 	     files=('lib/Kconfig.debug', 'lib/Makefile', 'lib/Kconfig.slub_hotplug_kunit',
