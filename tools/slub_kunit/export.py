@@ -117,9 +117,9 @@ the transitions of a node's memory, the tracking policy) and what
 differs between trees; the helpers deliver an event to the slab's
 callback with the hotplug core's locks held, count and fail the
 callback's allocations, and guard a node's slab state, restoring it when
-the test ends. What a synthetic event leaves in
-the slab and SLUB has no operation to undo is undone by a few functions
-that each mirror the code of mm/slub.c they undo.''',
+the test ends. What a synthetic event leaves in the slab and SLUB has no
+operation to undo is undone by a few functions that each mirror the code
+of mm/slub.c they undo.''',
 	     files=('lib/Kconfig.debug', 'lib/Makefile', 'lib/Kconfig.slub_hotplug_kunit',
 		    'lib/mm_kunit_helpers.c', 'lib/mm_kunit_helpers.h', 'mm/slub.c',
 		    'mm/slub_kunit_helpers.h', 'mm/slub_kunit_helpers.c', 'MAINTAINERS')),
