@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from typing import List
+from typing import List, Tuple
 
 from slub_kunit import pipeline, results, source, tree
 from slub_kunit.common import CacheLock, PatchError, REPO, Stages, run
@@ -45,14 +45,25 @@ def apply_mail(work: str, mail: str) -> None:
 				f'{res.stdout.strip()[-300:]}')
 
 
+def suites_of(work: str) -> Tuple[str, ...]:
+	"""The suites the tests' files of a prefix define: each must run."""
+	names: List[str] = []
+	for name in sorted(os.listdir(os.path.join(work, 'mm'))):
+		if name.startswith('slub_kunit') and name.endswith('.c'):
+			with open(os.path.join(work, 'mm', name)) as f:
+				names += re.findall(r'^\t\.name = "(\w+)",$', f.read(), re.M)
+	return tuple(names)
+
+
 def stock_run(build: Build, root: str, jobs: int) -> results.Outcome:
-	"""The prefix's own kunitconfig and machine, run by stock kunit.py."""
+	"""The prefix's own kunitconfig and machine, run by stock kunit.py;
+	every suite the prefix defines must run."""
 	with tempfile.TemporaryDirectory(dir=root) as tmp:
 		json_path = os.path.join(tmp, 'result.json')
 		code = build.kunit('run', ['--kunitconfig', build.kunitconfig, f'--json={json_path}',
 					   '--timeout=300', '--jobs', str(jobs)] +
 				   build.make_options()).returncode
-		return results.outcome(load_json(json_path), code)
+		return results.outcome(load_json(json_path), code, suites_of(build.tree))
 
 
 def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
@@ -97,7 +108,8 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 			prefixes.append(f'{n}/{len(mails)}: {stock.summary()}')
 			passing = passing and stock.ok
 			if not stock.ok:
-				print(f'  after patch {n}/{len(mails)}: {stock.summary()}')
+				print(f'  after patch {n}/{len(mails)}: {stock.summary()}; ' +
+				      '; '.join(stock.problems or stock.failures()[:3]))
 	print(stages.table())
 	for line in prefixes:
 		print(f'  patch {line}')
@@ -113,6 +125,12 @@ def main(src: source.Source, mails: List[str], cache: str, jobs: int) -> int:
 	ok = not differ and stock.ok and not style and passing
 	print(f'{len(mails)} prefixes built and run; stock kunit.py results '
 	      f'{"equal" if not differ else "DIFFER from"} the runner\'s ({len(theirs)} cases)')
+	print('export --check: ' + ('every patch clean, built and passing; results equal' if ok else
+				    'FAILED (' + ', '.join(
+					    what for what, bad in (('checkpatch', style),
+								   ('a prefix', not passing),
+								   ('stock kunit.py', not stock.ok),
+								   ('results differ', differ)) if bad) + ')'))
 	return Exit.OK if ok else Exit.TESTS_FAILED
 
 
