@@ -276,12 +276,18 @@ def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any],
 	with booting_with(s, [f'kunit.filter_glob={parts[0]}.{parts[1]}']):
 		again, _ = s.boot(stage='boot and run, the killer alone')
 	alone = judge(mutant, again.failures(), [])
+	where = verdict.detail[len(CRASHED):] if verdict.detail.startswith(CRASHED) else 'the run'
 	if alone.status == Mutant.KILLED and not alone.detail.startswith(CRASHED):
-		where = verdict.detail[len(CRASHED):] if verdict.detail.startswith(CRASHED) else \
-			'the run'
 		return Verdict(verdict.name, Mutant.KILLED,
 			       f'{alone.detail} (alone; in the full run the kernel died in {where} '
 			       'first)')
+	if alone.status == Mutant.KILLED:
+		# The kernel died in the killer's case, the only one that ran:
+		# the killer caught the mutant, whatever ran before it in the
+		# full run (suites are not run in an order one can rely on).
+		return Verdict(verdict.name, Mutant.KILLED,
+			       f'the kernel died in {parts[0]}.{parts[1]}, run alone (in the full '
+			       f'run it died in {where} first)')
 	# Last, the full run as it was before oops=panic (a hang costs its
 	# timeout): its verdict is the mutant's.
 	with booting_with(s, [], without=tuple(MUTANT_ARGS)):

@@ -56,6 +56,16 @@ class AloneIfCrashed(unittest.TestCase):
 		self.assertEqual(s.args, [['a=1'] + mutate.MUTANT_ARGS + [f'kunit.filter_glob={KILLER}'],
 					  ['a=1']])
 
+	def test_the_killer_alone_dies_too(self):
+		# The 6.12 catalogue's offline-frees-node-structures: in the full
+		# run the kernel died in slub_hotplug_real, linked first; alone,
+		# the killer's case is the one it dies in.
+		s = FakeSession({'slub_hotplug.': Status.ERROR})
+		got = mutate.alone_if_crashed(s, MUTANT, self.crashed('slub_hotplug_real.'))
+		self.assertEqual(got.status, Mutant.KILLED)
+		self.assertIn(f'the kernel died in {KILLER}, run alone', got.detail)
+		self.assertEqual(len(s.args), 1)
+
 	def test_a_named_kill_boots_nothing_more(self):
 		s = FakeSession({})
 		got = mutate.alone_if_crashed(s, MUTANT, results.Outcome(cases={KILLER: Status.FAIL}))
