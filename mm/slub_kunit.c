@@ -1018,4 +1018,8 @@ static struct kunit_suite slub_hotplug_suite = {
 	.test_cases = slub_hotplug_cases,
 };
 
-kunit_test_suite(slub_hotplug_suite);
+/*
+ * Registered at the end of slub_kunit_real.c, with the real-hotplug suite
+ * after it: suites run in the order of one kunit_test_suites(), but two
+ * registrations in one file run in whatever order the compiler emits them.
+ */

@@ -810,4 +810,8 @@ static struct kunit_suite slub_hotplug_real_suite = {
 	.test_cases = slub_hotplug_real_cases,
 };
 
-kunit_test_suite(slub_hotplug_real_suite);
+/*
+ * The synthetic events first: should a real offline go wrong, it cannot
+ * take the event cases with it.
+ */
+kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite);

@@ -175,6 +175,8 @@ them, and list their files under SLAB ALLOCATOR.''',
 # up to the next banner or the end of the header's guard.
 BANNER = re.compile(r'^/\* -{10,} \*/\n/\* (.+?)\s*\*/\n/\* -{10,} \*/\n', re.M)
 HEADER_END = re.compile(r'^#endif /\* _MM_\w+_H \*/$', re.M)
+REAL = 'mm/slub_kunit_real.c'
+EVENTS_REGISTER = 'kunit_test_suite(slub_hotplug_suite);'
 # The tests are included at the end of mm/slub.c.
 INCLUDED = re.compile(r'^#include "(slub_kunit\w*\.c)"\n', re.M)
 
@@ -287,6 +289,12 @@ def at_part(final: Dict[str, str], pristine: Dict[str, str], k: int) -> Dict[str
 			text = without_missing_cases(text)
 		if rel == 'mm/slub.c':
 			text = with_includes(text, present)
+		if rel == 'mm/slub_kunit.c' and REAL not in present:
+			# slub_kunit_real.c registers both suites; until it is
+			# there, the events register their own.
+			text = text.rstrip('\n') + f'\n\n{EVENTS_REGISTER}\n'
+			text = re.sub(r'\n/\*\n \* Registered at the end of slub_kunit_real\.c.*?\*/\n',
+				      '', text, flags=re.S)
 		if rel == 'MAINTAINERS':
 			text = with_maintainers(text, present)
 		out[rel] = text
