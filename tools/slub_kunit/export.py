@@ -254,10 +254,11 @@ def without_sections(text: str, titles: Set[str]) -> str:
 		end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
 		guard = HEADER_END.search(text, m.end(), end)
 		cut.append((m.start(), guard.start() if guard else end))
+	if not cut:
+		return text
 	for start, end in reversed(cut):
 		text = text[:start].rstrip('\n') + '\n\n' + text[end:]
 	return text.rstrip('\n') + '\n'
-
 
 
 def without_missing_cases(text: str) -> str:
