@@ -10,7 +10,6 @@ import string
 from typing import Callable, Dict, List
 
 from slub_kunit.common import HostError, log, run, write_if_changed
-from slub_kunit.status import Exit
 
 # What must exist on the host -> the Debian package that provides it.
 COMMON_NEEDS: Dict[str, str] = {

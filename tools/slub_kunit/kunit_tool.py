@@ -16,7 +16,6 @@ from typing import Any, Dict, List, Optional, TextIO
 
 from slub_kunit import host, procs
 from slub_kunit.common import BuildError, HostError, NotJudged, REPO, atomic_write
-from slub_kunit.status import Exit
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 ARCHES = ('x86_64', 'um')

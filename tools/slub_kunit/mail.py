@@ -25,7 +25,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from slub_kunit import host, procs
 from slub_kunit.common import HostError, PatchError, UsageError, UserError, log, printable
-from slub_kunit.status import Exit
 
 # A gzipped thread is unpacked up to this size: lore's biggest threads are
 # a few MiB; anything far beyond is not a thread.

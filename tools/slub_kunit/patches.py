@@ -18,7 +18,6 @@ from typing import List, Optional, Set
 
 from slub_kunit import mail
 from slub_kunit.common import HostError, PatchError, UserError, printable, run
-from slub_kunit.status import Exit
 
 
 @dataclass(frozen=True)

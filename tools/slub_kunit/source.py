@@ -24,7 +24,6 @@ from typing import Dict, List, Optional, Tuple
 from slub_kunit import cscan, procs
 from slub_kunit.common import (CacheLock, HostError, UsageError, atomic_write, log, run,
 				    safe_name, write_if_changed)
-from slub_kunit.status import Exit
 
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
 DEBIAN_SUITES = ('trixie', 'trixie-backports', 'sid')

@@ -20,7 +20,6 @@ from slub_kunit import patches as patchfiles
 from slub_kunit.common import (HostError, NotJudged, REPO, UserError, atomic_write, run,
 				    write_if_changed)
 from slub_kunit.patches import Patch
-from slub_kunit.status import Exit
 
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
