@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from slub_kunit import host, procs
 from slub_kunit.common import HostError, PatchError, UsageError, UserError, log, printable
@@ -323,6 +323,81 @@ def series_name(thread: List[Message]) -> str:
 	return base_subject(first.subject)
 
 
+def sent_at(m: Message) -> Optional[float]:
+	try:
+		return email.utils.parsedate_to_datetime(m.date).timestamp()
+	except (TypeError, ValueError, IndexError):
+		return None
+
+
+def names_one_of(a: List[Message], b: List[Message]) -> bool:
+	"""Whether a message of a names a Message-Id of b (b4's "Link to v1")."""
+	wanted = [m.msgid.encode() for m in b if m.msgid]
+	for m in patch_messages(a):
+		try:
+			with open(m.path, 'rb') as f:
+				text = f.read()
+		except OSError:
+			continue
+		if any(w in text for w in wanted):
+			return True
+	return False
+
+
+def same_series(a: List[Message], b: List[Message]) -> bool:
+	"""Whether two threads hold revisions of one series: the same subject
+	(a v2 sent as a new thread); or a series retitled between revisions,
+	as b4 takes it: one author, no revision in both, every message of the
+	older revisions sent before the newer ones, and a patch subject in
+	common or one naming a Message-Id of the other."""
+	if series_name(a) == series_name(b):
+		return True
+	pa, pb = patch_messages(a), patch_messages(b)
+	if {m.sender for m in pa} != {m.sender for m in pb}:
+		return False
+	ra, rb = set(revisions(a)), set(revisions(b))
+	if not ra or not rb or ra & rb:
+		return False
+	if max(ra) < min(rb):
+		old, new = pa, pb
+	elif max(rb) < min(ra):
+		old, new = pb, pa
+	else:
+		return False
+	last = [t for t in map(sent_at, old) if t is not None]
+	first = [t for t in map(sent_at, new) if t is not None]
+	if last and first and max(last) > min(first):
+		return False
+
+	def subjects(ms: List[Message]) -> Set[str]:
+		return {base_subject(m.subject) for m in ms if m.tag and m.tag.k > 0}
+	return bool(subjects(pa) & subjects(pb)) or names_one_of(a, b) or names_one_of(b, a)
+
+
+def series_of(groups: List[List[Message]]) -> List[List[List[Message]]]:
+	"""Threads grouped into series (same_series), in input order."""
+	out: List[List[List[Message]]] = []
+	for group in groups:
+		home = next((s for s in out if any(same_series(group, t) for t in s)), None)
+		if home is None:
+			out.append([group])
+		else:
+			home.append(group)
+	return out
+
+
+def newest(series: List[List[Message]], revision: Optional[int] = None
+	   ) -> Tuple[List[Message], int, List[int]]:
+	"""The thread holding a series' revision (default the newest; the last
+	thread to hold it: a resend replaces a send), that revision, and the
+	revisions only other threads of the series hold."""
+	have = sorted({r for t in series for r in revisions(t)})
+	rev = revision or have[-1]
+	thread = [t for t in series if rev in revisions(t)][-1]
+	mine = set(revisions(thread))
+	return thread, rev, [r for r in have if r not in mine]
+
+
 @dataclass(frozen=True)
 class Choice:
 	"""Which series of an input to take (the command line's mail options)."""
@@ -331,29 +406,28 @@ class Choice:
 	reply_patches: Tuple[str, ...] = ()	# --reply-patch MSGID: also take these
 
 
-def pick(msgs: List[Message], choice: Choice, name: str) -> Tuple[List[Message], int]:
-	"""The thread and revision to take. Threads of one series (same subject,
-	say a v2 sent as a new thread) count as one; two series need
-	--message-id."""
+def pick(msgs: List[Message], choice: Choice, name: str
+	 ) -> Tuple[List[Message], int, List[int]]:
+	"""The thread and revision to take, and the revisions left in other
+	threads. Threads of one series (same_series(): a v2 sent as a new
+	thread, retitled or not) count as one; two series need --message-id."""
 	groups = [t for t in threads(msgs) if patch_messages(t)]
 	if choice.msgid:
 		want = choice.msgid.strip('<>')
 		groups = [t for t in groups if any(m.msgid == want for m in t)]
 		if not groups:
 			raise PatchError(f'patch {name}: no series holds Message-Id <{want}>')
-	names = list(dict.fromkeys(series_name(t) for t in groups))
-	if len(names) > 1:
-		raise UsageError(f'patch {name}: {len(names)} different series in it ('
+	found = series_of(groups)
+	if len(found) > 1:
+		names = [series_name(newest(ts)[0]) for ts in found]
+		raise UsageError(f'patch {name}: {len(found)} different series in it ('
 				+ '; '.join(f'"{printable(n)}"' for n in names[:3])
 				+ '); pick one with --message-id')
 	have = sorted({r for t in groups for r in revisions(t)})
-	rev = choice.revision or have[-1]
-	if rev not in have:
-		raise UsageError(f'patch {name}: no revision v{rev} in it (it has '
+	if choice.revision and choice.revision not in have:
+		raise UsageError(f'patch {name}: no revision v{choice.revision} in it (it has '
 				+ ', '.join(f'v{r}' for r in have) + ')')
-	# The last thread to hold that revision: a resend replaces a send.
-	thread = [t for t in groups if rev in revisions(t)][-1]
-	return thread, rev
+	return newest(found[0], choice.revision)
 
 
 def missing(tags: List[Tag]) -> List[str]:
@@ -501,13 +575,13 @@ def _raw(path: str) -> str:
 
 def _series(path: str, msgs: List[Message], scratch: str, name: str, choice: Choice) -> Read:
 	host.ensure_commands(host.MAIL_NEEDS)
-	thread, rev = pick(msgs, choice, name)
+	thread, rev, elsewhere = pick(msgs, choice, name)
 	gaps = gaps_of(thread, rev)
 	if gaps:
 		raise PatchError(f'patch {name}: series v{rev} "{printable(series_name(thread))}" '
 				f'is incomplete: missing {", ".join(gaps)}; refused before any '
 				'build')
-	return _take(path, thread, rev, scratch, name, choice)
+	return _take(path, thread, rev, scratch, name, choice, elsewhere)
 
 
 def gaps_of(thread: List[Message], rev: int) -> List[str]:
@@ -517,8 +591,9 @@ def gaps_of(thread: List[Message], rev: int) -> List[str]:
 
 
 def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
-	  choice: Choice) -> Read:
-	"""Revision rev of the thread's series, as b4 am takes it."""
+	  choice: Choice, elsewhere: Sequence[int] = ()) -> Read:
+	"""Revision rev of the thread's series, as b4 am takes it; elsewhere,
+	the revisions of the series in other threads (left out)."""
 	of_rev = [m for m in patch_messages(thread) if m.tag and m.tag.revision == rev]
 	pool = tempfile.mkdtemp(prefix='pool-', dir=scratch)
 	for d in ('cur', 'new', 'tmp'):
@@ -544,7 +619,7 @@ def _take(path: str, thread: List[Message], rev: int, scratch: str, name: str,
 		      references=[p for p in anchor.parents] + [anchor.msgid],
 		      sender=anchor.sender, to=anchor.to, cc=anchor.cc,
 		      taken=[t.msgid for t in taken], series_ids=series_ids,
-		      left=_left_out(thread, rev, choice))
+		      left=_left_out(thread, rev, choice, elsewhere))
 	log(f'{name}: series v{rev} "{printable(series_name(thread))}", {len(taken)} patch(es): '
 	    + ', '.join(f'<{printable(t.msgid)}>' for t in taken)
 	    + (f'; left out: {"; ".join(info.left)}' if info.left else ''))
@@ -577,17 +652,17 @@ def scan(path: str, scratch_root: str) -> List[Found]:
 		files = split_input(path, data, scratch)
 		msgs = [parse(f) for f in files]
 		out = []
-		for thread in threads(msgs):
-			if not any(m.msgid for m in patch_messages(thread)):
-				continue
-			rev = revisions(thread)[-1]
+		groups = [t for t in threads(msgs) if any(m.msgid for m in patch_messages(t))]
+		for series in series_of(groups):
+			thread, rev, elsewhere = newest(series)
 			found = Found(printable(series_name(thread)), rev)
 			gaps = gaps_of(thread, rev)
 			if gaps:
 				found.waiting = 'missing ' + ', '.join(gaps)
 			else:
 				try:
-					found.read = _take(path, thread, rev, scratch, found.name, Choice())
+					found.read = _take(path, thread, rev, scratch, found.name, Choice(),
+							   elsewhere)
 				except HostError:
 					raise
 				except UserError as err:
@@ -621,10 +696,11 @@ def _with_reply_patches(taken: List[Taken], thread: List[Message], choice: Choic
 	return out
 
 
-def _left_out(thread: List[Message], rev: int, choice: Choice) -> List[str]:
+def _left_out(thread: List[Message], rev: int, choice: Choice,
+	      elsewhere: Sequence[int] = ()) -> List[str]:
 	out = []
 	others = sorted({m.tag.revision for m in patch_messages(thread)
-			 if m.tag and m.tag.revision != rev})
+			 if m.tag and m.tag.revision != rev} | set(elsewhere))
 	if others:
 		out.append('revision(s) ' + ', '.join(f'v{r}' for r in others))
 	if any(m.tag and m.tag.k == 0 and m.tag.revision == rev for m in thread):

@@ -132,6 +132,44 @@ class SeriesFromMail(unittest.TestCase):
 		got = self.read(path, msgid='<o1-1-PATCH@example.org>')
 		self.assertEqual([p.message_id for p in got.patches], ['o1-1-PATCH@example.org'])
 
+	def test_retitled_revision_in_a_new_thread(self):
+		"""v1 (2 patches, cover "A"), then v2 (3 patches, the cover retitled
+		"A and B", a new thread, reviews in it): one series, as b4 takes
+		it, judged at v2; v1 is said to be left out."""
+		v1 = mailfix.series(1, ['int v1_1;', 'int v1_2;'], name='mm/slub: A')
+		v2 = mailfix.series(2, ['int v2_1;', 'int v2_2;', 'int v2_3;'], when=100,
+				    name='mm/slub: A and B')
+		review = mailfix.message('r1', 'Re: [PATCH v2 1/3] mm/slub: part 1',
+					 'Reviewed-by: R <r@example.org>\n', sender=mailfix.REVIEWER,
+					 parents=['v2-0-PATCH', 'v2-1-PATCH'], when=200)
+		for form in ('mbox', 'maildir'):
+			path = os.path.join(self.tmp, f'spool.{form}')
+			if form == 'mbox':
+				mailfix.write_mboxrd(path, v1 + v2 + [review])
+			else:
+				mailfix.write_maildir(path, v1 + v2 + [review])
+			got = self.read(path)
+			self.assert_v2(got, thread=False)
+			self.assertIn('revision(s) v1', got.threads[0].left)
+			self.assertEqual(got.threads[0].subject, '[PATCH v2 0/3] mm/slub: A and B')
+			found = mail.scan(path, self.scratch)
+			self.assertEqual([(f.name, f.revision) for f in found], [('mm/slub: A and B', 2)])
+
+	def test_same_author_other_series_stays_apart(self):
+		"""Two series of one author, each its own subjects, v1 each: two
+		series, refused without --message-id."""
+		other = mailfix.series(1, ['int x;'], name='mm/other', when=500)
+		for m in other:
+			for h in ('Message-Id', 'In-Reply-To', 'References'):
+				if m[h]:
+					m.replace_header(h, str(m[h]).replace('v1-', 'o1-'))
+			m.replace_header('Subject', str(m['Subject']).replace('part', 'other'))
+		path = os.path.join(self.tmp, 'two.mbox')
+		mailfix.write_mboxrd(path, mailfix.series(2, ['int a;', 'int b;']) + other)
+		with self.assertRaises(UserError) as e:
+			self.read(path)
+		self.assertIn('2 different series', str(e.exception))
+
 	def test_charsets(self):
 		m = mailfix.message('c1', '=?iso-8859-1?q?=5BPATCH=5D_mm=3A_caf=E9?=',
 				    mailfix.body(1, 'int caf\u00e9;'), charset='iso-8859-1')
