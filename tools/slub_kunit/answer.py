@@ -66,6 +66,8 @@ def checks(data: Dict[str, Any]) -> List[Dict[str, Any]]:
 			verdict = Step(st['verdict'])
 			state = STATE[verdict]
 			desc = st.get('detail') or verdict.value
+		if data.get('sandbox', '').startswith('trusted'):
+			desc = f'[trusted, unsandboxed] {desc}'
 		out.append({'message_id': patch.get('message_id', ''),
 			    'patch': f'{n}/{len(data["series_patches"])}',
 			    'subject': patch.get('subject', ''),
@@ -120,7 +122,10 @@ def body(data: Dict[str, Any], thread: Optional[Thread]) -> str:
 	out += [f'  kernel:    {data["kernel"]} ({data["generation"]} generation)',
 		f'  arch:      {arch}' + (', debug kernel' if data.get('debug') else ''),
 		f'  policy:    {data["policy"]} expected (the baseline\'s)',
-		f'  baseline:  {data["baseline"]}', '']
+		f'  baseline:  {data["baseline"]}']
+	if data.get('sandbox'):
+		out.append(f'  run:       {data["sandbox"]}')
+	out.append('')
 	out += textwrap.wrap(f'verdict: {data["verdict"]}', 72, subsequent_indent='  ') + ['']
 	width = max([len(st['patch'].get('subject', '')) for st in steps] + [10])
 	width = min(width, 46)

@@ -28,6 +28,10 @@ COMMON_NEEDS: Dict[str, str] = {
 	'/usr/include/gelf.h': 'libelf-dev',
 	'/usr/include/openssl/ssl.h': 'libssl-dev',
 	'/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
+	# The sandbox the tree's code runs in, and the Python that runs the
+	# tree's kunit.py inside it.
+	'bwrap': 'bubblewrap',
+	'/usr/bin/python3': 'python3',
 }
 
 ARCH_NEEDS: Dict[str, Dict[str, str]] = {
@@ -91,11 +95,21 @@ def _install(missing: List[str], still_missing: Callable[[], List[str]]) -> None
 		raise HostError(f'still missing after install: {" ".join(still)}')
 
 
+# Where the QEMU front writes how QEMU ended, when the runner asks.
+QEMU_STATUS_ENV = 'SLUB_KUNIT_QEMU_STATUS'
+
 QEMU_FRONT = '''#!/usr/bin/env python3
 # Written by slub-kunit: drops the accelerators kunit.py asks for first so
-# that QEMU uses TCG (KVM guests hang on some hosts). SLUB_KUNIT_KVM=1 keeps
-# them.
+# that QEMU uses TCG (KVM guests hang on some hosts); SLUB_KUNIT_KVM=1
+# keeps them. With SLUB_KUNIT_QEMU_STATUS set, QEMU runs as its child and
+# how it ended is written there (JSON): its exit code or signal, and the
+# signals the front passed on to it (kunit.py's timeout, an interrupt),
+# so that a QEMU killed by somebody else is told from one that was asked
+# to stop.
+import json
 import os
+import signal
+import subprocess
 import sys
 
 args = sys.argv[1:]
@@ -111,7 +125,30 @@ if os.environ.get('SLUB_KUNIT_KVM') != '1':
 			continue
 		out.append(arg)
 	args = out
-os.execv($real, [$real] + args)
+status = os.environ.get('SLUB_KUNIT_QEMU_STATUS')
+if not status:
+	os.execv($real, [$real] + args)
+passed = []
+child = subprocess.Popen([$real] + args)
+
+
+def pass_on(signum, frame):
+	passed.append(signum)
+	child.send_signal(signum)
+
+
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+	signal.signal(s, pass_on)
+code = child.wait()
+ended = {'exit': code} if code >= 0 else {'signal': -code}
+ended['passed_on'] = passed
+with open(status + '.tmp', 'w') as f:
+	json.dump(ended, f)
+os.rename(status + '.tmp', status)
+if code < 0:
+	signal.signal(-code, signal.SIG_DFL)
+	os.kill(os.getpid(), -code)
+sys.exit(code)
 '''
 
 

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
-from slub_kunit import host, procs
-from slub_kunit.common import BuildError, HostError, NotJudged, REPO, atomic_write
+from slub_kunit import host, procs, sandbox
+from slub_kunit.common import BuildError, HostError, NotJudged, REPO, atomic_write, safe_name
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 ARCHES = ('x86_64', 'um')
@@ -60,23 +60,69 @@ class Build:
 	qemu_config: Optional[str] = QEMU_CONFIG
 	# distcc's host list (DISTCC_HOSTS); None compiles here only.
 	distcc: Optional[str] = None
+	# --trusted: the tree's code runs as the runner does, unsandboxed.
+	trusted: bool = False
+	# The build directory as an overlay thrown away after the session
+	# (a tree with patches); None writes it.
+	overlay: Optional[sandbox.Overlay] = None
+	# Whether the tree's builds may add to ccache (a Debian tree without
+	# patches); untrusted ones only read it.
+	ccache_writable: bool = True
+
+	@property
+	def mode(self) -> sandbox.Mode:
+		return sandbox.Mode.TRUSTED if self.trusted else sandbox.Mode.SANDBOXED
+
+	def output_dir(self) -> str:
+		"""Where what the tree's commands write to the build directory is
+		read back: the overlay's upper layer, when there is one."""
+		return self.overlay.upper if self.overlay else self.build_dir
 
 	def ccache_dir(self) -> str:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
 			os.path.join(self.cache_dir, 'ccache'))
 
-	def env(self) -> Dict[str, str]:
-		env = dict(os.environ)
-		env['PYTHONDONTWRITEBYTECODE'] = '1'
-		env['CCACHE_DIR'] = self.ccache_dir()
-		env.setdefault('CCACHE_MAXSIZE', '8G')
-		env.setdefault('CCACHE_BASEDIR', self.cache_dir)
-		if self.arch == 'x86_64':
-			front = host.qemu_front(os.path.join(self.cache_dir, 'bin'))
-			env['PATH'] = front + os.pathsep + env.get('PATH', '')
+	def front(self) -> Optional[str]:
+		"""The directory of the QEMU front, for PATH (x86_64 only)."""
+		if self.arch != 'x86_64':
+			return None
+		return host.qemu_front(os.path.join(self.cache_dir, 'bin'))
+
+	def own_env(self) -> Dict[str, str]:
+		"""What the runner sets for the tree's commands."""
+		env = {'PYTHONDONTWRITEBYTECODE': '1', 'CCACHE_DIR': self.ccache_dir(),
+		       'CCACHE_MAXSIZE': os.environ.get('CCACHE_MAXSIZE', '8G'),
+		       'CCACHE_BASEDIR': os.environ.get('CCACHE_BASEDIR', self.cache_dir)}
+		if not self.trusted and not self.ccache_writable:
+			env.update({'CCACHE_READONLY': '1', 'CCACHE_NOSTATS': '1'})
 		if self.distcc:
 			env.update(distcc_env(self.distcc, self.cache_dir))
 		return env
+
+	def env(self) -> Dict[str, str]:
+		"""The unsandboxed (--trusted) environment: the caller's, plus the
+		runner's."""
+		env = dict(os.environ)
+		env.update(self.own_env())
+		front = self.front()
+		if front:
+			env['PATH'] = front + os.pathsep + env.get('PATH', '')
+		return env
+
+	def sandbox(self, writable: List[str]) -> sandbox.Sandbox:
+		"""What a command of the tree may see: the tree read-only, the
+		build directory (or its overlay), ccache as the trust allows, the
+		QEMU front, and writable, the run's result directory."""
+		ccache = self.ccache_dir()
+		os.makedirs(ccache, exist_ok=True)
+		os.makedirs(self.build_dir, exist_ok=True)
+		readable = [self.tree, self.kunitconfig] + [d for d in [self.front()] if d]
+		rw = [self.build_dir] + writable
+		if self.distcc:
+			rw.append(os.path.join(self.cache_dir, 'distcc'))
+		(rw if self.ccache_writable else readable).append(ccache)
+		return sandbox.Sandbox(readable=readable, writable=rw, overlay=self.overlay,
+				       network=bool(self.distcc))
 
 	def common(self) -> List[str]:
 		args = ['--build_dir', self.build_dir, '--arch', self.arch]
@@ -91,18 +137,34 @@ class Build:
 		return args
 
 	def kunit(self, sub: str, args: List[str], capture: bool = False,
-		  ccache: bool = True) -> subprocess.CompletedProcess:
-		cmd = [sys.executable, os.path.join(self.tree, 'tools/testing/kunit/kunit.py'),
-		       sub] + self.common() + args
-		env = self.env()
+		  ccache: bool = True, writable: Optional[List[str]] = None,
+		  extra_env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+		"""The tree's kunit.py SUB, sandboxed unless trusted; writable are
+		the directories besides the build directory it may write."""
+		kunit_py = os.path.join(self.tree, 'tools/testing/kunit/kunit.py')
+		extra = dict(extra_env or {})
 		# ccache stays in front of distcc: its misses go out through
 		# CCACHE_PREFIX, which a disabled ccache would not use.
 		if not ccache and not self.distcc:
-			env['CCACHE_DISABLE'] = '1'
-		return procs.run(cmd, cwd=self.tree, env=env, text=True,
-				 errors='backslashreplace',
-				 stdout=subprocess.PIPE if capture else None,
-				 stderr=subprocess.STDOUT if capture else None)
+			extra['CCACHE_DISABLE'] = '1'
+		if self.trusted:
+			cmd = [sys.executable, kunit_py, sub] + self.common() + args
+			env = dict(self.env(), **extra)
+		else:
+			box = self.sandbox(writable or [])
+			cmd = box.argv([sandbox.PYTHON, kunit_py, sub] + self.common() + args,
+				       self.tree)
+			env = sandbox.environment(dict(self.own_env(), **extra), self.front())
+			groups = sandbox.Cgroups(f'slub-kunit-{os.getpid()}-{safe_name(self.build_dir)}')
+			box.cgroups = groups.make()
+		try:
+			return procs.run(cmd, cwd=self.tree, env=env, text=True,
+					 errors='backslashreplace',
+					 stdout=subprocess.PIPE if capture else None,
+					 stderr=subprocess.STDOUT if capture else None)
+		finally:
+			if not self.trusted:
+				groups.remove()
 
 	def config(self) -> None:
 		os.makedirs(os.path.dirname(self.build_dir), exist_ok=True)
@@ -135,7 +197,7 @@ class Build:
 		args += self.make_options()
 		for opt in self.kconfig_add:
 			args += ['--kconfig_add', opt]
-		with BuildProgress(self.build_dir) as progress:
+		with BuildProgress(self.output_dir(), record=self.overlay is None) as progress:
 			res = self.kunit('build', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode == 0:
 			progress.record()
@@ -153,6 +215,9 @@ class Build:
 
 	def exec(self, json_path: str, kernel_args: List[str],
 		 filter_glob: Optional[str] = None, raw: bool = False) -> int:
+		"""Boots the built kernel; kunit.py writes its JSON result to
+		json_path, and the QEMU front how QEMU ended to qemu_status_path()
+		beside it."""
 		args = [f'--json={json_path}', f'--timeout={self.timeout}']
 		# Timestamps, so that the time the suites took can be read off.
 		for arg in ['printk.time=1'] + kernel_args:
@@ -161,18 +226,25 @@ class Build:
 			args += ['--raw_output=all']
 		if filter_glob:
 			args.append(filter_glob)
-		if os.path.exists(json_path):
-			os.unlink(json_path)
-		return self.kunit('exec', args).returncode
+		status = qemu_status_path(json_path)
+		for path in (json_path, status):
+			if os.path.exists(path):
+				os.unlink(path)
+		return self.kunit('exec', args, writable=[os.path.dirname(json_path)],
+				  extra_env={host.QEMU_STATUS_ENV: status}).returncode
 
 
 	def kernel_log(self) -> str:
 		"""What the kernel printed in the last exec (kunit.py keeps it)."""
 		try:
-			with open(os.path.join(self.build_dir, 'test.log'), errors='replace') as f:
+			with open(os.path.join(self.output_dir(), 'test.log'), errors='replace') as f:
 				return f.read()
 		except OSError:
 			return ''
+
+
+def qemu_status_path(json_path: str) -> str:
+	return os.path.join(os.path.dirname(json_path), 'qemu-status.json')
 
 
 # Where a build directory remembers how many objects its last full build
@@ -235,8 +307,10 @@ class BuildProgress:
 	"""
 
 	def __init__(self, build_dir: str, out: TextIO = sys.stdout,
-		     tty: Optional[bool] = None, period: Optional[float] = None) -> None:
+		     tty: Optional[bool] = None, period: Optional[float] = None,
+		     record: bool = True) -> None:
 		self.build_dir = build_dir
+		self.recording = record
 		self.out = out
 		self.tty = out.isatty() if tty is None else tty
 		self.period = period if period is not None else (1.0 if self.tty else 30.0)
@@ -282,7 +356,7 @@ class BuildProgress:
 
 	def record(self) -> None:
 		"""After a full build that succeeded: what the next one expects."""
-		if self.full:
+		if self.full and self.recording:
 			atomic_write(os.path.join(self.build_dir, OBJECTS_FILE),
 				     f'{objects_since(self.build_dir, self.start)}\n')
 

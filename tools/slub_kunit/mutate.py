@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import pipeline, results, schemata, tree
-from slub_kunit.common import (BuildError, NotJudged, REPO, Stages, SuiteFailed, UsageError,
-				    atomic_write, log)
+from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, Stages, SuiteFailed,
+				    UsageError, atomic_write, log)
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Correct, Exit, Mutant
 
@@ -100,7 +100,9 @@ class CatalogueRun:
 
 	@property
 	def killed(self) -> int:
-		return sum(1 for v in self.verdicts if v.status == Mutant.KILLED)
+		"""Mutants a case caught: the one named, or another (a crash in
+		another case kills too; the verdict names where)."""
+		return sum(1 for v in self.verdicts if v.status in (Mutant.KILLED, Mutant.ELSEWHERE))
 
 	@property
 	def skipped(self) -> int:
@@ -135,6 +137,8 @@ def baseline(s: pipeline.Session) -> None:
 	if not base.ok:
 		raise SuiteFailed('the suite fails on the unmodified kernel: '
 				f'{base.summary()}')
+	# From here on a crash is judged by the killer's rule below.
+	s.again = False
 
 
 def main(req: RunRequest, only: Optional[List[str]], correct: bool = False,
@@ -191,7 +195,7 @@ class Tried:
 	"""One catalogue entry built and booted, or why it was not."""
 	outcome: Optional[results.Outcome] = None
 	stale: bool = False
-	stopped: Optional[Exit] = None	# BUILD or NOT_JUDGED
+	stopped: Optional[Exit] = None	# BUILD, NOT_JUDGED or SETUP (the host)
 	detail: str = ''
 
 
@@ -226,7 +230,7 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 	try:
 		with booting_with(s, kernel_args or []):
 			out, _ = s.build_and_boot()
-	except (BuildError, NotJudged) as err:
+	except (BuildError, NotJudged, HostError) as err:
 		return Tried(stopped=err.code, detail=str(err))
 	finally:
 		atomic_write(target, pristine)
@@ -243,18 +247,23 @@ def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, An
 	if tried.stale:
 		return Verdict(name, Mutant.STALE, tried.detail)
 	if tried.stopped is not None:
-		status = Mutant.NO_BUILD if tried.stopped == Exit.BUILD else Mutant.NOT_JUDGED
+		status = {Exit.BUILD: Mutant.NO_BUILD, Exit.SETUP: Mutant.HOST}.get(
+			tried.stopped, Mutant.NOT_JUDGED)
 		return Verdict(name, status, tried.detail)
 	assert tried.outcome is not None
 	with booting_with(s, MUTANT_ARGS):
 		# The mutant's kernel is still the one built.
-		return alone_if_crashed(s, mutant, tried.outcome)
+		return judged_on_host(s, mutant, tried.outcome)
 
 
-def crashed(failures: List[str]) -> bool:
-	"""Whether kunit.py saw the kernel die: it names a suite that did not
-	finish 'suite.' and a run that did not '' (the root)."""
-	return any(f == '' or f.endswith('.') for f in failures)
+def judged_on_host(s: pipeline.Session, mutant: Dict[str, Any],
+		   out: results.Outcome) -> Verdict:
+	"""alone_if_crashed(), or "not judged (host)" when the machine failed
+	the boots it takes: never "killed"."""
+	try:
+		return alone_if_crashed(s, mutant, out)
+	except HostError as err:
+		return Verdict(mutant['name'], Mutant.HOST, str(err))
 
 
 def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any],
@@ -267,7 +276,7 @@ def alone_if_crashed(s: pipeline.Session, mutant: Dict[str, Any],
 	verdict is the full run's."""
 	verdict = judge(mutant, out.failures(), out.problems)
 	named = verdict.status == Mutant.KILLED and not verdict.detail.startswith(CRASHED)
-	if named or not crashed(out.failures()):
+	if named or not pipeline.crashed(out):
 		return verdict
 	killer = next((k for k in mutant['killers'] if not k.startswith(SPLAT_KILLER)), '')
 	parts = killer.split('.')
@@ -376,8 +385,12 @@ def boot_woven(s: pipeline.Session, mutants: List[Dict[str, Any]], woven: Woven)
 			log(f'mutant {m["name"]} (slub_kunit_mutant={number}): '
 			    f'{m.get("invariant") or m.get("reason")}')
 			with booting_with(s, MUTANT_ARGS + [f'{schemata.SELECTOR}={number}']):
-				out, _ = s.boot(stage=f'boot and run, mutant {number}')
-				verdicts[m['name']] = alone_if_crashed(s, m, out)
+				try:
+					out, _ = s.boot(stage=f'boot and run, mutant {number}')
+				except HostError as err:
+					verdicts[m['name']] = Verdict(m['name'], Mutant.HOST, str(err))
+					continue
+				verdicts[m['name']] = judged_on_host(s, m, out)
 	finally:
 		for rel, text in pristine.items():
 			atomic_write(os.path.join(s.work, rel), text)
@@ -392,7 +405,8 @@ def run_correct(s: pipeline.Session, catalogue: Dict[str, Any],
 	if tried.stale:
 		return name, Correct.STALE, tried.detail
 	if tried.stopped is not None:
-		status = Correct.NO_BUILD if tried.stopped == Exit.BUILD else Correct.NOT_JUDGED
+		status = {Exit.BUILD: Correct.NO_BUILD, Exit.SETUP: Correct.HOST}.get(
+			tried.stopped, Correct.NOT_JUDGED)
 		return name, status, tried.detail
 	assert tried.outcome is not None
 	if tried.outcome.ok:

@@ -19,10 +19,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from slub_kunit import host, results, source, tree
+from slub_kunit import host, results, sandbox, source, tree
 from slub_kunit.common import (CacheLock, HostError, PatchError, Stages, UsageError, UserError,
 				    atomic_write, log, safe_name)
-from slub_kunit.kunit_tool import ARCHES, Build, load_json
+from slub_kunit.kunit_tool import ARCHES, Build, load_json, qemu_status_path
 from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
 from slub_kunit.status import Exit
@@ -65,6 +65,7 @@ class RunRequest:
 	build_dir: Optional[str] = None
 	allow_suite_edits: bool = False
 	distcc: Optional[str] = None	# --distcc: DISTCC_HOSTS
+	trusted: bool = False		# --trusted: the tree's code runs unsandboxed
 
 	def with_patches(self, patches: List[Patch]) -> 'RunRequest':
 		"""The same request with other patches and no outputs of its own."""
@@ -165,7 +166,11 @@ def metadata(req: RunRequest, src: source.Source, policy: str,
 		package=src.package, version=src.version, commit=src.commit,
 		generation=generation or src.generation, policy=policy, fuzz=fuzz,
 		host=platform.node(), debug=req.debug, repeat=req.repeat,
-		series=[t.as_json() for t in req.threads])
+		series=[t.as_json() for t in req.threads], sandbox=mode_of(req).value)
+
+
+def mode_of(req: RunRequest) -> sandbox.Mode:
+	return sandbox.Mode.TRUSTED if req.trusted else sandbox.Mode.SANDBOXED
 
 
 # A boot with no complete result after HANG_FACTOR times the tree's own
@@ -183,27 +188,34 @@ BOOT_RECORD = '.slub-kunit-boot.json'
 HUNG = 'the kernel hung'
 
 
+def boot_record(build_dir: str) -> Dict[str, Any]:
+	try:
+		with open(os.path.join(build_dir, BOOT_RECORD)) as f:
+			data = json.load(f)
+	except (OSError, ValueError):
+		return {}
+	return data if isinstance(data, dict) else {}
+
+
 def measured_boot(build_dir: str, req: RunRequest) -> Optional[float]:
 	"""The last passing boot of this build directory with this --repeat,
 	in seconds; None if there was none."""
-	try:
-		with open(os.path.join(build_dir, BOOT_RECORD)) as f:
-			value = json.load(f).get(f'repeat={req.repeat}')
-	except (OSError, ValueError, AttributeError):
-		return None
+	value = boot_record(build_dir).get(f'repeat={req.repeat}')
 	return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def passed_lately(build_dir: str, within: float) -> bool:
+	"""Whether a kernel of this build directory passed on this host in
+	the last within seconds."""
+	when = boot_record(build_dir).get('passed_at')
+	return isinstance(when, (int, float)) and 0 <= time.time() - when <= within
 
 
 def record_boot(build_dir: str, req: RunRequest, seconds: float) -> None:
 	path = os.path.join(build_dir, BOOT_RECORD)
-	try:
-		with open(path) as f:
-			data = json.load(f)
-		if not isinstance(data, dict):
-			data = {}
-	except (OSError, ValueError):
-		data = {}
+	data = boot_record(build_dir)
 	data[f'repeat={req.repeat}'] = round(seconds, 1)
+	data['passed_at'] = int(time.time())
 	try:
 		atomic_write(path, json.dumps(data) + '\n')
 	except OSError:
@@ -227,9 +239,125 @@ def why_timeout(build_dir: str, req: RunRequest, timeout: int) -> str:
 
 
 def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
-	 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
-	"""Boots a built kernel once; judges the cases and the kernel log."""
-	with tempfile.TemporaryDirectory(prefix='slub-kunit-') as tmp:
+	 stage: str = 'boot and run', again: bool = True
+	 ) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+	"""Boots a built kernel and judges the cases and the kernel log; the
+	machine's faults are never the kernel's verdict.
+
+	A boot the machine failed (see host_fault()) is tried twice more, then
+	raises HostError. A kernel that printed but died before any KTAP
+	output is booted once more. With again, so is one that hung or died
+	mid-run (a hang with twice the time): the second boot's result
+	stands."""
+	for attempt in range(HOST_TRIES):
+		outcome, raw, fault = boot_once(req, build, stages, policy, stage)
+		if fault is None:
+			break
+		log(f'{stage}: the machine failed the boot, not the kernel: {fault}')
+		if attempt + 1 == HOST_TRIES:
+			raise HostError(f'{HOST_FAILURE}: {fault} ({HOST_TRIES} boots)')
+		time.sleep(HOST_PAUSE * (attempt + 1))
+	if not (died_before_ktap(build, outcome) or (again and (crashed(outcome) or hung(outcome)))):
+		return outcome, raw
+	why = 'hung' if hung(outcome) else 'died'
+	log(f'{stage}: the kernel {why}; booted once more before it is blamed')
+	timeout = build.timeout
+	if hung(outcome):
+		build.timeout = 2 * timeout
+	try:
+		second, raw2, fault = boot_once(req, build, stages, policy, f'{stage}, again')
+	finally:
+		build.timeout = timeout
+	if fault is not None:
+		raise HostError(f'{HOST_FAILURE}: {fault}')
+	if died(build, second) and not baseline_boots(req, build, stages, policy):
+		raise HostError('the kernel without the patches fails on this host too: '
+				'no verdict on the patches')
+	return second, raw2
+
+
+# How long a pass of the kernel without patches vouches for this host.
+BASELINE_FRESH = 3600
+IMAGES = {'x86_64': 'arch/x86/boot/bzImage', 'um': 'linux'}
+
+
+def died(build: Build, out: results.Outcome) -> bool:
+	return died_before_ktap(build, out) or crashed(out) or hung(out)
+
+
+def baseline_boots(req: RunRequest, build: Build, stages: Stages, policy: str) -> bool:
+	"""Whether the kernel without the patches (the build directory below
+	the overlay) passes on this host: known if it did in the last hour,
+	else booted now. True where there is nothing to compare with."""
+	if build.overlay is None or passed_lately(build.build_dir, BASELINE_FRESH):
+		return True
+	if not os.path.exists(os.path.join(build.build_dir, IMAGES[req.arch])):
+		return True
+	overlay, build.overlay = build.overlay, None
+	try:
+		base, _, fault = boot_once(req, build, stages, policy, 'boot, the kernel without patches')
+		return fault is None and not died(build, base)
+	finally:
+		build.overlay = overlay
+
+
+# How often a boot the machine failed is tried, and the pause after each.
+HOST_TRIES = 3
+HOST_PAUSE = 5.0
+# How a host failure is told.
+HOST_FAILURE = 'the machine failed the boot, not the kernel'
+# Linux's banner: the kernel started.
+BANNER = re.compile(r'Linux version \d')
+QEMU_ERROR = re.compile(r'^qemu-system-\S+: (.*)$', re.M)
+
+
+def hung(out: results.Outcome) -> bool:
+	return any(p.startswith(HUNG) for p in out.problems)
+
+
+def crashed(out: results.Outcome) -> bool:
+	"""kunit.py names a suite that did not finish 'suite.', a run that
+	did not ''."""
+	return any(f == '' or f.endswith('.') for f in out.failures())
+
+
+def died_before_ktap(build: Build, out: results.Outcome) -> bool:
+	return not out.cases and not hung(out) and bool(BANNER.search(build.kernel_log()))
+
+
+def read_status(path: str) -> Optional[Dict[str, Any]]:
+	data = load_json(path)
+	return data if isinstance(data, dict) else None
+
+
+def host_fault(arch: str, log_text: str, status: Optional[Dict[str, Any]],
+	       timed_out: bool) -> Optional[str]:
+	"""Why a boot is the machine's failure, not the kernel's; None if it is
+	not: QEMU (or UML) never started the kernel, or QEMU was ended by a
+	signal that neither kunit.py's timeout nor the runner sent."""
+	qemu_said = QEMU_ERROR.search(log_text)
+	if status is not None and 'signal' in status and not status.get('passed_on') \
+	   and not timed_out:
+		return f'QEMU was killed by signal {status["signal"]}, which nobody of the run sent'
+	if qemu_said and 'terminating on signal' in qemu_said.group(1) and \
+	   not (status or {}).get('passed_on') and not timed_out:
+		return f'QEMU was stopped from outside: {qemu_said.group(1)[:160]}'
+	if BANNER.search(log_text):
+		return None
+	if qemu_said:
+		return f'QEMU did not start the kernel: {qemu_said.group(1)[:160]}'
+	if arch == 'x86_64' and status is None and not timed_out:
+		return 'QEMU ended without a word, and so did its front (killed?)'
+	return f'the {"UML kernel" if arch == "um" else "kernel"} printed nothing'
+
+
+def boot_once(req: RunRequest, build: Build, stages: Stages, policy: str, stage: str
+	      ) -> Tuple[results.Outcome, Optional[Dict[str, Any]], Optional[str]]:
+	"""One boot: the outcome, kunit.py's JSON, and the machine's fault if
+	it was one."""
+	scratch = os.path.join(req.cache, 'tmp')
+	os.makedirs(scratch, exist_ok=True)
+	with tempfile.TemporaryDirectory(prefix='boot-', dir=scratch) as tmp:
 		json_tmp = os.path.join(tmp, 'result.json')
 		with stages.stage(stage):
 			start = time.monotonic()
@@ -237,18 +365,26 @@ def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
 					  req.kernel_args)
 			took = time.monotonic() - start
 		raw = load_json(json_tmp)
+		status = read_status(qemu_status_path(json_tmp))
 	outcome = results.outcome(raw, code)
-	if took >= build.timeout - 1 and (raw is None or outcome.problems):
+	kernel_log = build.kernel_log()
+	timed_out = took >= build.timeout - 1
+	complete = raw is not None and not outcome.problems
+	if not complete:
+		fault = host_fault(req.arch, kernel_log, status, timed_out)
+		if fault:
+			return outcome, raw, fault
+	if timed_out and not complete:
 		outcome.problems.insert(0, f'{HUNG}: no complete result after '
-					f'{build.timeout} s ({why_timeout(build.build_dir, req, build.timeout)})')
+					f'{build.timeout} s ({why_timeout(build.output_dir(), req, build.timeout)})')
 	elif outcome.ok:
-		record_boot(build.build_dir, req, took)
-		build.timeout = hang_timeout(build.build_dir, req)
+		record_boot(build.output_dir(), req, took)
+		build.timeout = hang_timeout(build.output_dir(), req)
 	for line in results.repeat_differences(outcome)[:5]:
 		outcome.problems.append(f'not repeatable in one boot: {line}')
-	for line in results.splats(build.kernel_log())[:5]:
+	for line in results.splats(kernel_log)[:5]:
 		outcome.problems.append(f'kernel log: {line}')
-	return outcome, raw
+	return outcome, raw, None
 
 
 @dataclass
@@ -261,6 +397,12 @@ class Session:
 	stages: Stages
 	work: str = ''
 	fuzz: List[str] = field(default_factory=list)
+	# Called with the overlay once the session makes one (session()
+	# removes it at the end).
+	on_overlay: Optional[Any] = None
+	# Whether a kernel that hung or died mid-run is booted once more before
+	# it is blamed (mutate has a rule of its own for crashes).
+	again: bool = True
 
 	@property
 	def generation(self) -> str:
@@ -273,7 +415,43 @@ class Session:
 	def policy(self) -> str:
 		return self.req.policy or source.default_policy(self.generation)
 
+	@property
+	def mode(self) -> sandbox.Mode:
+		return self.build.mode
+
+	def untrusted(self, patches: List[Patch]) -> None:
+		"""From the first patch on, what the tree's code writes goes to an
+		overlay over the build directory, thrown away with the session,
+		and ccache is only read: a later verdict is never built from it."""
+		if self.build.trusted or not patches:
+			return
+		self.build.ccache_writable = False
+		if self.build.overlay is None:
+			overlay = sandbox.Overlay(lower=self.build.build_dir,
+						  root=overlay_root(self.req.cache, self.build.build_dir))
+			overlay.create()
+			record = os.path.join(self.build.build_dir, BOOT_RECORD)
+			if os.path.exists(record):
+				with open(record) as f:
+					atomic_write(os.path.join(overlay.upper, BOOT_RECORD), f.read())
+			self.build.overlay = overlay
+			if self.on_overlay:
+				self.on_overlay(overlay)
+
+	def warm_first(self, patches: List[Patch]) -> None:
+		"""Before the first build of patches in a sandbox, the tree without
+		them is built where the overlay will lie, if nothing is there yet:
+		later runs of other patches then start warm."""
+		if self.build.trusted or not patches or \
+		   os.path.exists(os.path.join(self.build.build_dir, 'vmlinux')):
+			return
+		log('building the tree without the patches first: the warm build directory '
+		    'is only ever written by it')
+		self.prepare([])
+		self.build_kernel()
+
 	def prepare(self, patches: List[Patch], edits: Optional[Dict[str, str]] = None) -> None:
+		self.untrusted(patches)
 		with self.stages.stage('prepare'):
 			wt = tree.prepare(self.src.path, self.src.label,
 					  os.path.join(self.req.cache, 'work'), self.src.key, patches,
@@ -291,9 +469,10 @@ class Session:
 		with self.stages.stage('build'):
 			self.build.build()
 
-	def boot(self, policy: Optional[str] = None,
-		 stage: str = 'boot and run') -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
-		return boot(self.req, self.build, self.stages, policy or self.policy, stage)
+	def boot(self, policy: Optional[str] = None, stage: str = 'boot and run'
+		 ) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
+		return boot(self.req, self.build, self.stages, policy or self.policy, stage,
+			    self.again)
 
 	def build_and_boot(self) -> Tuple[results.Outcome, Optional[Dict[str, Any]]]:
 		self.build_kernel()
@@ -317,14 +496,39 @@ def session(req: RunRequest, stages: Stages) -> Iterator[Session]:
 		    os.path.exists(os.path.join(build_dir, 'vmlinux')))
 	if req.distcc:
 		host.ensure_commands({'distcc': 'distcc'})
+	if not req.trusted:
+		host.ensure_commands({'bwrap': 'bubblewrap', '/usr/bin/python3': 'python3'})
+	# Only a Debian tree without patches adds to ccache from a sandbox.
 	build = Build(tree='', arch=req.arch, cache_dir=req.cache, jobs=req.jobs, distcc=req.distcc,
 		      build_dir=build_dir, kconfig_add=req.kconfig_add(),
-		      timeout=hang_timeout(build_dir, req))
+		      timeout=hang_timeout(build_dir, req), trusted=req.trusted,
+		      ccache_writable=req.trusted or src.package is not None)
 	with ExitStack() as locks:
 		# Always the work tree first, then the build directory.
 		locks.enter_context(CacheLock(req.cache, f'work-{src.key}'))
 		locks.enter_context(CacheLock(req.cache, f'build-{safe_name(build_dir)}'))
-		yield Session(req=req, src=src, build=build, stages=stages)
+		remove_overlays(req.cache, build_dir)	# of a run that was killed
+		log(f'the tree\'s code runs {build.mode.value}')
+		s = Session(req=req, src=src, build=build, stages=stages,
+			    on_overlay=lambda o: locks.callback(o.remove))
+		yield s
+
+
+def overlay_root(cache: str, build_dir: str) -> str:
+	return os.path.join(cache, 'sandbox', f'{safe_name(build_dir)}.{os.getpid()}')
+
+
+def remove_overlays(cache: str, build_dir: str) -> None:
+	"""Overlays of build_dir that a killed run left (its lock is ours)."""
+	top = os.path.join(cache, 'sandbox')
+	prefix = safe_name(build_dir) + '.'
+	try:
+		names = os.listdir(top)
+	except OSError:
+		return
+	for name in names:
+		if name.startswith(prefix):
+			sandbox.Overlay(lower=build_dir, root=os.path.join(top, name)).remove()
 
 
 def writable_dir(path: str, what: str) -> None:
@@ -351,10 +555,11 @@ def run_suite(req: RunRequest, second_boot: bool = False) -> RunResult:
 	session, so the same kernel) and every case that changed is listed."""
 	stages = Stages()
 	meta = results.RunMeta(kernel=req.kernel, arch=req.arch,
-			       patches=[patch_meta(p) for p in req.patches])
+			       patches=[patch_meta(p) for p in req.patches], sandbox=mode_of(req).value)
 	try:
 		with session(req, stages) as s:
 			meta = metadata(req, s.src, s.policy, req.patches, [])
+			s.warm_first(req.patches)
 			s.prepare(req.patches)
 			meta.fuzz, meta.generation, meta.policy = s.fuzz, s.generation, s.policy
 			log(f'kernel {s.src.label} ({s.generation} generation), arch {req.arch}, '

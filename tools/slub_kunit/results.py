@@ -182,6 +182,8 @@ class RunMeta:
 	debug: bool = False
 	repeat: int = 1
 	series: List[Dict[str, Any]] = field(default_factory=list)
+	# How the tree's code ran: sandboxed, or trusted (--trusted)
+	sandbox: str = ''
 	# Set when the run stopped before a result: {'exit': code, 'message': ...}
 	error: Optional[Dict[str, Any]] = None
 

@@ -46,6 +46,7 @@ class Mutant(str, enum.Enum):
 	SURVIVED = 'SURVIVED'
 	NO_BUILD = 'does not build'
 	NOT_JUDGED = 'not judged'
+	HOST = 'not judged (host)'	# the machine failed its boots, not the mutant
 	STALE = 'stale'
 	NEEDS_DEBUG = 'needs --debug'
 
@@ -54,6 +55,7 @@ class Correct(str, enum.Enum):
 	"""What became of one correct patch of mm/slub.c (tools/correct/)."""
 	PASSED = 'passed'
 	NOT_JUDGED = 'not judged'	# the tree lacks what the suite drives
+	HOST = 'not judged (host)'	# the machine failed its boots
 	FLAGGED = 'FLAGGED'		# a case failed on a correct patch
 	NO_BUILD = 'does not build'
 	STALE = 'stale'

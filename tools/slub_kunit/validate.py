@@ -53,10 +53,6 @@ INVARIANTS: Tuple[Tuple[str, str], ...] = (
 SCHEMA_VERSION = 1
 
 
-def hung(out: results.Outcome) -> bool:
-	return any(p.startswith(pipeline.HUNG) for p in out.problems)
-
-
 def invariant_of(case: str) -> str:
 	if case.endswith('.') or not case:
 		# kunit.py's name for a suite (or the whole run) that crashed or
@@ -172,12 +168,17 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 		except OSError as err:
 			step.status, step.line = Step.HOST_FAILED, f'{err.strerror or err}'
 			break
-		out, _ = s.boot()
-		step.failures = results.failure_lines(s.build.kernel_log(), out.failures())
-		alt = None
-		# A hang is no policy matter: the other policy is not booted.
-		if out.failures() and not hung(out):
-			alt, _ = s.boot(other_policy(s.policy), stage=f'boot, policy {other_policy(s.policy)}')
+		try:
+			out, _ = s.boot()
+			step.failures = results.failure_lines(s.build.kernel_log(), out.failures())
+			alt = None
+			# A hang is no policy matter: the other policy is not booted.
+			if out.failures() and not pipeline.hung(out):
+				alt, _ = s.boot(other_policy(s.policy),
+						stage=f'boot, policy {other_policy(s.policy)}')
+		except HostError as err:
+			step.status, step.line = Step.HOST_FAILED, str(err)
+			break
 		step.changes = classify(base, out, alt)
 		step.status, step.line = verdict(step.changes, out.problems)
 		step.summary, step.problems = out.summary(), out.problems
@@ -248,6 +249,8 @@ def overall(steps: List[StepResult], total: int) -> Tuple[str, int]:
 	elif stuck:
 		line = f'patch {stuck.n}/{total} ({stuck.patch.label}) {stuck.status.value}; ' \
 		       'no invariant broken before it'
+		if stuck.status == Step.HOST_FAILED:
+			line += f' (no verdict on it or on what follows: {stuck.line})'
 		code = next(kind.code for kind, st in STUCK.items() if st == stuck.status)
 	elif policy:
 		line = f'no invariant broken; first policy change: patch {policy.n}/{total} ' \
@@ -264,7 +267,7 @@ def text_report(meta: results.RunMeta, baseline: str, steps: List[StepResult], t
 	"""A short report fit for a mailing-list reply."""
 	out = [f'SLUB NUMA hotplug suite (slub-kunit), {meta.kernel}, {meta.arch}, '
 	       f'expected policy {meta.policy}',
-	       f'Baseline: {baseline}', '']
+	       f'Baseline: {baseline}', f'The tree\'s code ran: {meta.sandbox}', '']
 	for st in steps:
 		out.append(f'  [{st.n}/{total}] {st.patch.subject or st.patch.name}')
 		out.append(f'        {st.status.value}' + (f': {st.line}' if st.line and
@@ -339,10 +342,15 @@ def main(req: RunRequest, answer: Answer = Answer()) -> int:
 	baseline = base.summary() + (f'; {base.problems[0]}' if base.problems else '')
 	total = len(series)
 	line, code = overall(steps, total)
+	if not base.ok:
+		# A fix is judged by what it changes; the answer says the tree it
+		# changes was not clean.
+		line += f'; NOTE: the baseline itself failed ({baseline})'
+
 	repro = reproduce(req, req.commits)
 
 	print(f'\nvalidate: {meta.kernel}, {req.arch}, expected policy {meta.policy}, '
-	      f'{total} patch(es); baseline {baseline}')
+	      f'{total} patch(es); baseline {baseline}; the tree\'s code ran {meta.sandbox}')
 	for st in steps:
 		print(f'\n[{st.n}/{total}] {st.patch.label}: {st.status.value}' +
 		      (f'\n  {st.line}' if st.line else ''))
@@ -356,7 +364,8 @@ def main(req: RunRequest, answer: Answer = Answer()) -> int:
 	print(f'\nverdict: {line}')
 	data = {'slub_kunit_validate': SCHEMA_VERSION, **{k: getattr(meta, k) for k in (
 		'kernel', 'package', 'version', 'commit', 'generation', 'arch', 'policy', 'debug',
-		'repeat', 'series')}, 'kernel_spec': req.kernel,
+		'repeat', 'series', 'sandbox')}, 'kernel_spec': req.kernel,
+		'baseline_ok': base.ok,
 		'other_policy': other_policy(meta.policy),
 		'series_patches': [pipeline.patch_meta(p) for p in series],
 		'baseline': baseline, 'steps': [st.as_json(total) for st in steps],

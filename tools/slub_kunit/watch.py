@@ -35,6 +35,11 @@ Judge = Callable[[RunRequest, Answer], int]
 
 # The directory a series is judged in, until it is renamed to its key.
 STARTED = '.judging-'
+# How many passes may find the machine failing a series' judgement before
+# it is stored as judged by that failure (exit 3), for a person to look at;
+# until then it is judged again on the next pass. Counts live here.
+HOST_RETRIES = 3
+HOST_FAILURES = '.host-failures'
 
 
 def series_key(req: RunRequest, found: mail.Found) -> str:
@@ -57,6 +62,19 @@ class Watch:
 
 	def done(self, key: str) -> bool:
 		return os.path.isdir(os.path.join(self.out, key))
+
+	def host_failed(self, key: str) -> int:
+		"""Counts one more pass whose judgement of key the machine failed;
+		returns how many there were."""
+		path = os.path.join(self.out, HOST_FAILURES, key)
+		os.makedirs(os.path.dirname(path), exist_ok=True)
+		try:
+			with open(path) as f:
+				n = int(f.read().strip() or 0)
+		except (OSError, ValueError):
+			n = 0
+		atomic_write(path, f'{n + 1}\n')
+		return n + 1
 
 	def one_pass(self) -> int:
 		"""Judges what is new in the spool; returns how many it judged."""
@@ -89,11 +107,24 @@ class Watch:
 					report=os.path.join(work, 'report.txt'),
 					reply=os.path.join(work, 'reply.eml'),
 					checks=os.path.join(work, 'checks.json'), sender=self.sender))
-			except HostError:
-				raise	# the host's trouble: judge it again later
+			except HostError as err:
+				# The host's trouble: judged again on a later pass.
+				if self.host_failed(key) < HOST_RETRIES:
+					raise
+				code = int(err.code)
+				atomic_write(os.path.join(work, 'refused.txt'),
+					     f'the machine failed {HOST_RETRIES} passes: '
+					     f'{printable(str(err))}\n')
 			except UserError as err:
 				code = int(err.code)
 				atomic_write(os.path.join(work, 'refused.txt'), printable(str(err)) + '\n')
+			if code == Exit.SETUP and not os.path.exists(os.path.join(work, 'refused.txt')):
+				# validate's step failed on the host: not a verdict.
+				n = self.host_failed(key)
+				if n < HOST_RETRIES:
+					log(f'watch: {key}: the machine failed a step ({n} of '
+					    f'{HOST_RETRIES} passes); judged again on the next pass')
+					return
 			atomic_write(os.path.join(work, 'exit'), f'{code}\n')
 			os.chmod(work, 0o755)
 			os.rename(work, os.path.join(self.out, key))

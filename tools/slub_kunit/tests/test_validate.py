@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 from slub_kunit import patches, pipeline, results, source, validate
-from slub_kunit.common import BuildError, PatchError
+from slub_kunit.common import BuildError, HostError, PatchError
 from slub_kunit.status import Exit, Status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -249,6 +249,47 @@ class ValidateHangTest(unittest.TestCase):
 		self.assertEqual(seen['session'].boots, [(0, 'normal'), (1, 'normal')])
 		self.assertIn('the kernel crashed or hung in slub_hotplug', out.getvalue())
 		self.assertIn('kernel: the kernel hung: no complete result after 75 s', out.getvalue())
+
+
+class HostFailingSession(FakeSession):
+	"""The machine fails the boots of the second patch's kernel."""
+
+	def boot(self, policy=None, stage=''):
+		if self.n == 2:
+			raise HostError('the machine failed the boot, not the kernel: QEMU did not '
+					'start the kernel: cannot set up guest memory (3 boots)')
+		return super().boot(policy, stage)
+
+
+class ValidateHostFailureTest(unittest.TestCase):
+
+	def test_a_boot_the_machine_failed_is_no_verdict(self):
+		"""A step whose boots the machine failed: "host failure, not the
+		patch", exit 3, a patchwork warning, never "invariants broken"."""
+		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
+		self.addCleanup(shutil.rmtree, tmp)
+		mbox = os.path.join(tmp, 'series.mbox')
+		with open(mbox, 'w') as f:
+			for n in (1, 2, 3):
+				f.write(PATCH.format(sha='%040x' % n, n=n))
+		ok = {WINDOW: Status.PASS, EVENT: Status.PASS, BOOT: Status.PASS}
+		same = {n: {'normal': ok, 'memory': ok} for n in range(4)}
+		req = pipeline.RunRequest(cache=tmp, patches=patches.read(mbox))
+		checks = os.path.join(tmp, 'checks.json')
+
+		@contextmanager
+		def fake(req, stages):
+			yield HostFailingSession(req, same, tmp)
+		with mock.patch.object(pipeline, 'session', fake), \
+		     contextlib.redirect_stdout(io.StringIO()) as out:
+			code = validate.main(req, validate.Answer(checks=checks))
+		self.assertEqual(code, Exit.SETUP)
+		self.assertIn('[2/3] series.mbox [2/3] ("mm/slub: step 2"): host failure, not the '
+			      'patch', out.getvalue())
+		self.assertNotIn('invariants broken', out.getvalue())
+		with open(checks) as f:
+			states = [c['check']['state'] for c in json.load(f)]
+		self.assertEqual(states, ['success', 'warning', 'warning'])
 
 
 class EveryCaseHasAnInvariant(unittest.TestCase):

@@ -33,6 +33,8 @@ def judge(req, answer):
         f.write(subject + '\n')
     if os.environ.get('SLOW'):
         time.sleep(60)
+    if os.environ.get('HOSTFAIL'):
+        return 3    # a step the machine failed: validate's exit 3
     for path in (answer.reply, answer.checks, req.json_path):
         with open(path, 'w') as f:
             f.write(subject + '\n')
@@ -66,11 +68,14 @@ class WatchTest(unittest.TestCase):
 	def tearDown(self):
 		shutil.rmtree(self.tmp)
 
-	def loop(self, slow=False):
+	def loop(self, slow=False, hostfail=False):
 		env = dict(os.environ)
 		env.pop('SLOW', None)
+		env.pop('HOSTFAIL', None)
 		if slow:
 			env['SLOW'] = '1'
+		if hostfail:
+			env['HOSTFAIL'] = '1'
 		with open(os.path.join(self.tmp, 'loop.log'), 'ab') as log:
 			return subprocess.Popen([sys.executable, '-c', DRIVER,
 						 os.path.join(REPO, 'tools'), self.spool, self.out,
@@ -127,6 +132,30 @@ class WatchTest(unittest.TestCase):
 		mailfix.write_maildir(self.spool, v3)
 		self.assertEqual(self.loop().wait(60), 0)
 		self.assertEqual(len(self.replies()), 3)
+
+	def exit_of(self, key):
+		with open(os.path.join(self.out, key, 'exit')) as f:
+			return f.read().strip()
+
+	def test_a_host_failure_is_judged_again(self):
+		"""A series whose step the machine failed is not stored as judged:
+		the next pass judges it again, up to watch.HOST_RETRIES passes."""
+		mailfix.write_maildir(self.spool, mailfix.series(2, ['int a;', 'int b;']))
+		self.assertEqual(self.loop(hostfail=True).wait(60), 0)
+		self.assertEqual(watch.judged(self.out), [])
+		self.assertEqual(self.loop().wait(60), 0)
+		self.assertEqual(len(self.replies()), 1)
+		self.assertEqual(len(self.calls_made()), 2)
+
+		# A machine that keeps failing: stored, exit 3, after the bound.
+		mailfix.write_maildir(self.spool, other_series(500))
+		for _ in range(watch.HOST_RETRIES):
+			self.assertEqual(self.loop(hostfail=True).wait(60), 0)
+		self.assertEqual(len(self.calls_made()), 2 + watch.HOST_RETRIES)
+		stored = [d for d in watch.judged(self.out) if self.exit_of(d) == '3']
+		self.assertEqual(len(stored), 1)
+		self.assertEqual(self.loop(hostfail=True).wait(60), 0)
+		self.assertEqual(len(self.calls_made()), 2 + watch.HOST_RETRIES)
 
 	def test_one_loop_per_output(self):
 		os.makedirs(self.out)
