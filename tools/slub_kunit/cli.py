@@ -203,6 +203,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 	more, total = pipeline.test_matrix(kernels, args.arch or list(ARCHES), args.cache,
 					   args.jobs, args.debug, timings)
 	rows += more
+	if not args.no_hostile:
+		rows += hostile_rows(kernels[0], args, timings, total)
 	if not args.no_mutants:
 		rows += mutant_rows(kernels, args, timings, total)
 	print('\nslub-kunit test matrix:')
@@ -214,6 +216,19 @@ def cmd_test(args: argparse.Namespace) -> int:
 	print(f'{total[0] + passed} passed, {total[1] + failed} failed, '
 	      f'{total[2] + skipped} skipped')
 	return Exit.OK if all(ok for *_, ok in rows) else Exit.TESTS_FAILED
+
+
+def hostile_rows(kernel: str, args: argparse.Namespace, timings: List[Tuple[str, Stages]],
+		 total: List[int]) -> List[Tuple[str, str, str, bool]]:
+	"""The hostile patches (hostile.py) on one kernel, under each arch."""
+	from slub_kunit import hostile
+	stages = Stages()
+	with stages.stage('hostile patches'):
+		rows = hostile.check(kernel, args.cache, args.arch or list(ARCHES))
+	timings.append((f'{kernel} hostile patches', stages))
+	for *_, ok in rows:
+		total[0 if ok else 1] += 1
+	return rows
 
 
 def mutant_rows(kernels: List[str], args: argparse.Namespace,
@@ -330,6 +345,8 @@ def parser() -> argparse.ArgumentParser:
 	sp.add_argument('--jobs', type=jobs, default=os.cpu_count() or 1)
 	sp.add_argument('--debug', action='store_true',
 			help='the debug kernels of run --debug instead')
+	sp.add_argument('--no-hostile', action='store_true',
+			help='leave out the hostile patches (sandbox and poisoning checks)')
 	sp.add_argument('--no-mutants', action='store_true',
 			help='skip the mutant catalogues (each generation\'s, on x86_64, '
 			'in one build each)')
