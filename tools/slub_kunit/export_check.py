@@ -62,7 +62,7 @@ def stock_run(build: Build, root: str, jobs: int) -> results.Outcome:
 		json_path = os.path.join(tmp, 'result.json')
 		code = build.kunit('run', ['--kunitconfig', build.kunitconfig, f'--json={json_path}',
 					   '--timeout=300', '--jobs', str(jobs)] +
-				   build.make_options()).returncode
+				   build.make_options(), writable=[tmp]).returncode
 		return results.outcome(load_json(json_path), code, suites_of(build.tree))
 
 

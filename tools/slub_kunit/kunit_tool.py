@@ -117,6 +117,8 @@ class Build:
 		os.makedirs(ccache, exist_ok=True)
 		os.makedirs(self.build_dir, exist_ok=True)
 		readable = [self.tree, self.kunitconfig] + [d for d in [self.front()] if d]
+		if self.qemu_config and os.path.isabs(self.qemu_config):
+			readable.append(self.qemu_config)	# a machine from outside the tree
 		rw = [self.build_dir] + writable
 		if self.distcc:
 			rw.append(os.path.join(self.cache_dir, 'distcc'))
