@@ -157,7 +157,8 @@ class Build:
 			cmd = box.argv([sandbox.PYTHON, kunit_py, sub] + self.common() + args,
 				       self.tree)
 			env = sandbox.environment(dict(self.own_env(), **extra), self.front())
-			groups = sandbox.Cgroups(f'slub-kunit-{os.getpid()}-{safe_name(self.build_dir)}')
+			name = f'{sandbox.PREFIX}{os.getpid()}-{safe_name(self.build_dir)}'
+			groups = sandbox.Cgroups(name)
 			box.cgroups = groups.make()
 		try:
 			return procs.run(cmd, cwd=self.tree, env=env, text=True,
@@ -178,7 +179,21 @@ class Build:
 		res = self.kunit('config', args, capture=True, ccache=self.ccache_pays())
 		if res.returncode != 0:
 			print(res.stdout)
+			self.machine_failed(res.stdout, 'configuration')
 			raise BuildError(f'kunit.py config failed for {self.arch}')
+
+	def machine_failed(self, output: str, what: str) -> None:
+		"""HostError if output says the machine failed (disk, memory, a
+		killed compiler, a sandbox that could not be set up: what the
+		helper or bwrap say before anything of the tree runs), not the
+		tree."""
+		if output.lstrip().startswith(SANDBOX_FAILURE):
+			raise HostError(f'the sandbox could not be set up for the {self.arch} {what}: '
+					f'{output.strip().splitlines()[0][:200]}')
+		machine = MACHINE_FAILURE.search(output)
+		if machine:
+			raise HostError(f'the machine failed the {self.arch} {what}, not the tree: '
+					f'{machine.group(0).strip()[:200]}')
 
 	def ccache_pays(self) -> bool:
 		"""Whether ccache can save anything on this build.
@@ -205,10 +220,7 @@ class Build:
 			progress.record()
 			return
 		print(res.stdout[-20000:])
-		machine = MACHINE_FAILURE.search(res.stdout)
-		if machine:
-			raise HostError(f'the machine failed the {self.arch} build, not the tree: '
-					f'{machine.group(0).strip()[:200]}')
+		self.machine_failed(res.stdout, 'build')
 		suite_error = suite_only_error(res.stdout)
 		if suite_error:
 			raise NotJudged('not judged: the suite does not compile against this tree: '
@@ -260,6 +272,9 @@ MACHINE_FAILURE = re.compile(r'^.*(?:No space left on device|Cannot allocate mem
 			     r'virtual memory exhausted|out of memory|'
 			     r'Killed signal terminated program|internal compiler error: '
 			     r'Killed).*$', re.M)
+
+# What the sandbox's helper and bwrap print when they cannot set it up.
+SANDBOX_FAILURE = ('slub-kunit sandbox:', 'bwrap:')
 
 # The suite's own C files: an error only there means the tree lacks or
 # changed what the suite reads, not that the kernel is broken.

@@ -10,8 +10,9 @@ sandbox:
   the compile hosts;
 - the system read-only (/usr and /etc, its secrets masked), no home
   directory, no other user's files: only the paths named here exist;
-- the environment reduced to what the build needs (PATH, LANG, TMPDIR and
-  the ccache, distcc and kbuild variables): no token of the caller's;
+- the environment reduced to what the build needs (PATH, the locale,
+  TMPDIR and the ccache, distcc and kbuild variables): no token of the
+  caller's;
 - its own /tmp, /dev and /proc, its own PID, IPC and UTS namespaces, no
   capabilities, a session of its own (no terminal to push input into);
 - limits on its processes, open files and core dumps, and a cgroup
@@ -131,13 +132,20 @@ def bwrap_argv(box: Sandbox, cwd: str) -> List[str]:
 	return args + ['--chdir', cwd]
 
 
+def is_locale(name: str) -> bool:
+	"""The locale variables pass as the caller set them: ccache hashes
+	them, so that builds in and out of the sandbox share its results."""
+	return name in ('LANG', 'LANGUAGE') or name.startswith('LC_')
+
+
 def environment(runner_env: Dict[str, str], front: Optional[str] = None) -> Dict[str, str]:
 	"""The environment of a sandboxed command: runner_env holds what the
 	runner sets (ccache, distcc, the result file); of the caller's own,
 	only the kbuild variables pass."""
-	env = {k: v for k, v in os.environ.items() if k in PASSED}
+	env = {k: v for k, v in os.environ.items() if k in PASSED or is_locale(k)}
+	env.setdefault('LANG', 'C.UTF-8')
 	env.update({'PATH': (front + os.pathsep if front else '') + SYSTEM_PATH,
-		    'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8', 'HOME': '/tmp', 'TMPDIR': '/tmp',
+		    'HOME': '/tmp', 'TMPDIR': '/tmp',
 		    'PYTHONDONTWRITEBYTECODE': '1', 'CCACHE_TEMPDIR': '/tmp/ccache'})
 	env.update(runner_env)
 	return env
@@ -209,6 +217,7 @@ class Cgroups:
 			parent = own_cgroup(ctl)
 			if parent is None:
 				continue
+			remove_orphans(parent)
 			path = os.path.join(parent, self.name)
 			try:
 				os.makedirs(path, exist_ok=True)
@@ -224,6 +233,22 @@ class Cgroups:
 		for path in self.dirs:
 			rmdir(path)
 		self.dirs = []
+
+
+# A command's cgroup is named after the runner's pid: PREFIX<pid>-...
+PREFIX = 'slub-kunit-'
+
+
+def remove_orphans(parent: str) -> None:
+	"""The cgroups of runners that died (SIGKILL) before removing them."""
+	try:
+		names = os.listdir(parent)
+	except OSError:
+		return
+	for name in names:
+		pid = name[len(PREFIX):].split('-', 1)[0]
+		if name.startswith(PREFIX) and pid.isdigit() and not os.path.exists(f'/proc/{pid}'):
+			rmdir(os.path.join(parent, name), tries=1)
 
 
 def own_cgroup(controller: str) -> Optional[str]:
@@ -242,9 +267,9 @@ def own_cgroup(controller: str) -> Optional[str]:
 	return None
 
 
-def rmdir(path: str) -> None:
+def rmdir(path: str, tries: int = 50) -> None:
 	"""A cgroup's directory goes once its last process has: a few tries."""
-	for _ in range(50):
+	for _ in range(tries):
 		try:
 			os.rmdir(path)
 			return

@@ -8,12 +8,11 @@ fail."""
 import json
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import unittest
 
-from slub_kunit import sandbox
+from slub_kunit import hostile, sandbox
+from slub_kunit.common import HostError
 from slub_kunit.kunit_tool import Build
 
 HOSTILE = r'''
@@ -79,39 +78,21 @@ class HostileTreeTest(unittest.TestCase):
 			f.write(HOSTILE)
 		with open(os.path.join(self.tree, 'Makefile'), 'w') as f:
 			f.write('# pristine\n')
-		self.listener = socket.socket()
-		self.listener.bind(('127.0.0.1', 0))
-		self.listener.listen(4)
-		self.listener.settimeout(0.2)
-		self.connections = 0
-		self.stop = threading.Event()
-		self.thread = threading.Thread(target=self.accept, daemon=True)
-		self.thread.start()
+		self.listener = hostile.Listener()
 		self.ccache = os.path.join(self.cache, 'ccache')
 		os.makedirs(self.ccache)
 		with open(os.path.join(kunit, 'probe.json'), 'w') as f:
 			json.dump({'outside': self.outside, 'tree': self.tree, 'ccache': self.ccache,
 				   'secret_file': secret, 'home': self.home,
-				   'port': self.listener.getsockname()[1]}, f)
+				   'port': self.listener.port}, f)
 		os.environ['SLUB_KUNIT_TEST_TOKEN'] = 'sekrit'
 		os.environ['SLUB_KUNIT_CCACHE_DIR'] = self.ccache
 
 	def tearDown(self) -> None:
-		self.stop.set()
-		self.thread.join()
 		self.listener.close()
 		del os.environ['SLUB_KUNIT_TEST_TOKEN']
 		del os.environ['SLUB_KUNIT_CCACHE_DIR']
 		shutil.rmtree(self.top, ignore_errors=True)
-
-	def accept(self) -> None:
-		while not self.stop.is_set():
-			try:
-				conn, _ = self.listener.accept()
-			except OSError:
-				continue
-			self.connections += 1
-			conn.close()
 
 	def build(self, **kw: object) -> Build:
 		return Build(tree=self.tree, build_dir=os.path.join(self.cache, 'build', 'b'),
@@ -131,7 +112,7 @@ class HostileTreeTest(unittest.TestCase):
 		self.assertEqual(os.listdir(self.outside), [])
 		with open(os.path.join(self.tree, 'Makefile')) as f:
 			self.assertEqual(f.read(), '# pristine\n')
-		self.assertEqual(self.connections, 0)
+		self.assertEqual(self.listener.received, [])
 
 	def test_sandboxed_tree_is_contained(self) -> None:
 		got = self.run_kunit(self.build(ccache_writable=False))
@@ -167,6 +148,21 @@ class HostileTreeTest(unittest.TestCase):
 		self.assertTrue(got['env_token'])
 		self.assertTrue(got['connect'])
 		self.assertTrue(got['write_ccache'])
+
+
+class MachineFailureTest(unittest.TestCase):
+	"""A configuration or build the machine failed is no verdict on the
+	tree: a sandbox that could not be set up, a full disk."""
+
+	def test_machine_or_tree(self) -> None:
+		build = Build(tree='/t', build_dir='/b', arch='x86_64', cache_dir='/c')
+		for output in ('bwrap: Creating new namespace failed: Operation not permitted\n',
+			       'slub-kunit sandbox: overlay on /b: No such device\n',
+			       'make[2]: write error: No space left on device\n'):
+			with self.assertRaises(HostError, msg=output):
+				build.machine_failed(output, 'configuration')
+		build.machine_failed('mm/Kconfig:12: syntax error\nbwrap: said later\n',
+				     'configuration')
 
 
 class EnvironmentTest(unittest.TestCase):
