@@ -13,8 +13,9 @@ sandbox:
 - the environment reduced to what the build needs (PATH, the locale,
   TMPDIR and the ccache, distcc and kbuild variables): no token of the
   caller's;
-- its own /tmp, /dev and /proc, its own PID, IPC and UTS namespaces, no
-  capabilities, a session of its own (no terminal to push input into);
+- its own /tmp, /dev and /proc, its own user, PID, IPC and UTS
+  namespaces, no capabilities (an empty bounding set), a session of its
+  own (no terminal to push input into);
 - limits on its processes, open files and core dumps, and a cgroup
   (processes and memory) where the host lets the runner make one;
 - write access only to the build directory and to the run's result
@@ -107,7 +108,14 @@ class Sandbox:
 
 
 def bwrap_argv(box: Sandbox, cwd: str) -> List[str]:
-	args = ['bwrap', '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
+	# A user namespace of its own, as the caller's uid: bwrap run by root
+	# otherwise leaves the bounding set full, every exec then "gains"
+	# capabilities that no_new_privs takes away again, and the kernel
+	# clears ADDR_NO_RANDOMIZE on the way, so a UML kernel (7.x) that
+	# re-executes itself without ASLR loops for ever, printing nothing.
+	args = ['bwrap', '--die-with-parent', '--new-session',
+		'--unshare-user', '--uid', str(os.getuid()), '--gid', str(os.getgid()),
+		'--cap-drop', 'ALL',
 		'--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try']
 	if not box.network:
 		args.append('--unshare-net')

@@ -8,12 +8,16 @@ fail."""
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
+from typing import List
 
 from slub_kunit import hostile, sandbox
 from slub_kunit.common import HostError
 from slub_kunit.kunit_tool import Build
+
+ADDR_NO_RANDOMIZE = 0x0040000
 
 HOSTILE = r'''
 import json, os, socket, sys
@@ -148,6 +152,31 @@ class HostileTreeTest(unittest.TestCase):
 		self.assertTrue(got['env_token'])
 		self.assertTrue(got['connect'])
 		self.assertTrue(got['write_ccache'])
+
+
+@unittest.skipUnless(can_sandbox(), 'needs root, bwrap and /usr/bin/python3')
+class ProcessTest(unittest.TestCase):
+	"""What a process inside may and may not keep across exec."""
+
+	def inside(self, cmd: List[str]) -> str:
+		box = sandbox.Sandbox()
+		return subprocess.run(box.argv(cmd, '/'), stdout=subprocess.PIPE, check=True,
+				      text=True, stdin=subprocess.DEVNULL).stdout
+
+	def test_no_capability_comes_back_on_exec(self) -> None:
+		"""The bounding set is empty: an exec as root regains nothing."""
+		status = self.inside(['/usr/bin/cat', '/proc/self/status'])
+		caps = dict(line.split(':\t') for line in status.splitlines()
+			    if line.startswith('Cap'))
+		for name in ('CapPrm', 'CapEff', 'CapBnd', 'CapAmb'):
+			self.assertEqual(int(caps[name], 16), 0, name)
+
+	def test_a_kernel_can_turn_aslr_off(self) -> None:
+		"""A UML kernel (7.x) sets ADDR_NO_RANDOMIZE and executes itself
+		again until the flag holds: it must survive the exec, or UML
+		loops for ever without printing a line."""
+		got = self.inside(['/usr/bin/setarch', '-R', '/usr/bin/cat', '/proc/self/personality'])
+		self.assertTrue(int(got, 16) & ADDR_NO_RANDOMIZE, got)
 
 
 class MachineFailureTest(unittest.TestCase):
