@@ -17,6 +17,7 @@ gets on a clean cache, and the warm build directory must be as it was.
 import difflib
 import hashlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -95,14 +96,14 @@ late_initcall(slub_kunit_hostile_probe);
 	return header('probe every way out of the build') + ''.join(diffs)
 
 
-def poison_patch(tree: str) -> str:
+def poison_patch(tree: str, marker: str) -> str:
 	"""Plants, from mm/Makefile, a forged mm/slab_common.o (another
-	object, newer than its source) in the build directory and a file in
-	every ccache directory the build can name."""
+	object, newer than its source) in the build directory and a file
+	named marker in every ccache directory the build can name."""
 	make = read(tree, 'mm/Makefile')
 	plant = ('cp $(objtree)/mm/mmzone.o $(objtree)/mm/slab_common.o 2>/dev/null; '
-		 'touch $(objtree)/mm/slab_common.o $(objtree)/slub-kunit-forged '
-		 '$${CCACHE_DIR}/slub-kunit-forged $${CCACHE_DIR}/0/slub-kunit-forged 2>/dev/null; true')
+		 f'touch $(objtree)/mm/slab_common.o $(objtree)/{marker} '
+		 f'$${{CCACHE_DIR}}/{marker} $${{CCACHE_DIR}}/0/{marker} 2>/dev/null; true')
 	return header('plant forged objects') + unified(
 		'mm/Makefile', make, make + f'hostile-poison := $(shell {plant})\n')
 
@@ -226,26 +227,31 @@ def run_probe(kernel: str, arch: str, cache: str, pristine: str, work: str,
 def run_poison(kernel: str, cache: str, pristine: str, build_dir: str, ccache: str,
 	       log: str) -> Tuple[int, List[str]]:
 	"""The poison patch, then a harmless one; the harmless one's exit code
-	and what the poison left in the warm build directory and ccache."""
+	and what the poison left in the warm build directory and ccache.
+	The markers are named for this check alone (an earlier check's, or a
+	--trusted experiment's, are not this one's), and whatever the poison
+	left is removed again, so that the cache is not left poisoned."""
 	watched = os.path.join(build_dir, 'mm', 'slab_common.o')
 	before = digest(watched)
+	marker = f'slub-kunit-forged-{os.getpid()}-{secrets.token_hex(4)}'
+	planted = [os.path.join(build_dir, marker), os.path.join(ccache, marker),
+		   os.path.join(ccache, '0', marker)]
 	with tempfile.TemporaryDirectory(prefix='slub-kunit-hostile-') as tmp:
 		poison, harmless = os.path.join(tmp, 'poison.patch'), os.path.join(tmp, 'harmless.patch')
 		with open(poison, 'w') as f:
-			f.write(poison_patch(pristine))
+			f.write(poison_patch(pristine, marker))
 		with open(harmless, 'w') as f:
 			f.write(harmless_patch(pristine))
 		base = ['run', '--kernel', kernel, '--cache', cache]
 		runner(base + ['--patch', poison], cache, log)
-		left = []
+		left = [path for path in planted if os.path.exists(path)]
 		if digest(watched) != before:
 			left.append(watched)
-		for path in (os.path.join(build_dir, 'slub-kunit-forged'),
-			     os.path.join(ccache, 'slub-kunit-forged'),
-			     os.path.join(ccache, '0', 'slub-kunit-forged')):
-			if os.path.exists(path):
-				left.append(path)
-		return runner(base + ['--patch', harmless], cache, log), left
+		try:
+			return runner(base + ['--patch', harmless], cache, log), left
+		finally:
+			for path in left:
+				os.unlink(path)
 
 
 Row = Tuple[str, str, str, bool]
