@@ -4,6 +4,7 @@
 # QEMU front that keeps kunit.py's '-accel kvm' away from QEMU where KVM
 # guests hang.
 
+import hashlib
 import os
 import shutil
 import string
@@ -153,15 +154,30 @@ sys.exit(code)
 
 
 def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
-	"""Writes the QEMU front into bin_dir; returns bin_dir for PATH."""
-	# Skip the front itself: a runner started by another (bench) inherits
-	# a PATH that already has it first.
+	"""Writes the QEMU front for the QEMU the caller's PATH finds into a
+	directory of its own under bin_dir; returns that directory for PATH.
+	Each QEMU has its own front: two runners on one cache whose PATHs
+	find different QEMUs do not rewrite each other's."""
+	real = real_qemu(bin_dir, qemu)
+	own = os.path.join(bin_dir, hashlib.sha256(real.encode()).hexdigest()[:12])
+	os.makedirs(own, exist_ok=True)
+	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
+	write_if_changed(os.path.join(own, qemu), text, mode=0o755)
+	return own
+
+
+def real_qemu(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
+	"""The QEMU the caller's PATH finds, the fronts under bin_dir left
+	out: a runner started by another (bench) inherits a PATH that
+	already has one first."""
+	fronts = os.path.realpath(bin_dir)
 	search = os.pathsep.join(d for d in os.environ.get('PATH', os.defpath).split(os.pathsep)
-				 if d and os.path.realpath(d) != os.path.realpath(bin_dir))
+				 if d and not is_under(os.path.realpath(d), fronts))
 	real = shutil.which(qemu, path=search)
 	if real is None:
 		raise HostError(f'{qemu} not found: apt-get install qemu-system-x86')
-	os.makedirs(bin_dir, exist_ok=True)
-	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
-	write_if_changed(os.path.join(bin_dir, qemu), text, mode=0o755)
-	return bin_dir
+	return os.path.abspath(real)
+
+
+def is_under(path: str, top: str) -> bool:
+	return path == top or path.startswith(top + os.sep)

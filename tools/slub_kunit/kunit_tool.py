@@ -116,7 +116,14 @@ class Build:
 		ccache = self.ccache_dir()
 		os.makedirs(ccache, exist_ok=True)
 		os.makedirs(self.build_dir, exist_ok=True)
-		readable = [self.tree, self.kunitconfig] + [d for d in [self.front()] if d]
+		readable = [self.tree, self.kunitconfig]
+		front = self.front()
+		if front:
+			readable.append(front)
+			# A QEMU of the caller's outside the system (its own build)
+			real = os.path.dirname(host.real_qemu(os.path.dirname(front)))
+			if not any(host.is_under(real, d) for d in sandbox.SYSTEM_DIRS):
+				readable.append(real)
 		if self.qemu_config and os.path.isabs(self.qemu_config):
 			readable.append(self.qemu_config)	# a machine from outside the tree
 		rw = [self.build_dir] + writable

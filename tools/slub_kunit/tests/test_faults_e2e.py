@@ -6,7 +6,8 @@ with the disk full under the patched build; and watch, which judges the
 series again on its next pass.
 
 QEMU's faults come from a stand-in the runner's QEMU front finds first in
-PATH (inside the cache's bin/, which the sandbox shows): for each boot it
+PATH (a directory of the test's, which the sandbox shows as the
+directory of the caller's QEMU): for each boot it
 reads what to do from a FIFO the test feeds, so that the fault strikes
 exactly the boots the test names.
 
@@ -70,12 +71,15 @@ class Plan:
 
 	def feed(self) -> None:
 		while not self.done:
-			with open(self.fifo, 'w') as f:
-				if self.done:
-					return
-				line = self.lines.pop(0) if self.lines else 'ok'
-				self.fed.append(line)
-				f.write(line + '\n')
+			try:
+				with open(self.fifo, 'w') as f:
+					if self.done:
+						return
+					line = self.lines.pop(0) if self.lines else 'ok'
+					self.fed.append(line)
+					f.write(line + '\n')
+			except BrokenPipeError:	# close() opened it, read nothing
+				pass
 
 	def close(self) -> None:
 		self.done = True
@@ -101,8 +105,7 @@ class FaultsEndToEnd(unittest.TestCase):
 		shutil.rmtree(cls.tmp, ignore_errors=True)
 
 	def setUp(self) -> None:
-		self.fault = os.path.join(CACHE, 'bin', 'fault')
-		os.makedirs(self.fault, exist_ok=True)
+		self.fault = tempfile.mkdtemp(prefix='fault-', dir=self.tmp)
 		qemu = os.path.join(self.fault, 'qemu-system-x86_64')
 		with open(qemu, 'w') as f:
 			f.write(STAND_IN.replace('REAL', repr(REAL_QEMU)))

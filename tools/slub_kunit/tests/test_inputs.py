@@ -239,7 +239,18 @@ class HostTest(unittest.TestCase):
 		# still finds the real QEMU, not the front.
 		path = front + os.pathsep + real_dir + os.pathsep + os.environ['PATH']
 		with mock.patch.dict(os.environ, {'PATH': path}):
-			host.qemu_front(front, qemu='fake-qemu')
+			self.assertEqual(host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu'),
+					 front)
+		with open(os.path.join(front, 'fake-qemu')) as f:
+			self.assertIn(repr(fake), f.read())
+		# Another QEMU first in another caller's PATH gets a front of its
+		# own: the first front still calls the first QEMU.
+		other_dir = os.path.join(tmp, 'other')
+		os.makedirs(other_dir)
+		shutil.copy(fake, other_dir)
+		with mock.patch.dict(os.environ, {'PATH': other_dir + os.pathsep + os.environ['PATH']}):
+			other = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu')
+		self.assertNotEqual(other, front)
 		with open(os.path.join(front, 'fake-qemu')) as f:
 			self.assertIn(repr(fake), f.read())
 
