@@ -4,8 +4,10 @@
 # QEMU front that keeps kunit.py's '-accel kvm' away from QEMU where KVM
 # guests hang.
 
+import ast
 import hashlib
 import os
+import re
 import shutil
 import string
 from typing import Callable, Dict, List
@@ -113,6 +115,7 @@ import signal
 import subprocess
 import sys
 
+real = $real
 args = sys.argv[1:]
 if os.environ.get('SLUB_KUNIT_KVM') != '1':
 	out = []
@@ -128,9 +131,9 @@ if os.environ.get('SLUB_KUNIT_KVM') != '1':
 	args = out
 status = os.environ.get('SLUB_KUNIT_QEMU_STATUS')
 if not status:
-	os.execv($real, [$real] + args)
+	os.execv(real, [real] + args)
 passed = []
-child = subprocess.Popen([$real] + args)
+child = subprocess.Popen([real] + args)
 
 
 def pass_on(signum, frame):
@@ -159,11 +162,29 @@ def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 	Each QEMU has its own front: two runners on one cache whose PATHs
 	find different QEMUs do not rewrite each other's."""
 	real = real_qemu(bin_dir, qemu)
+	prune_fronts(bin_dir, qemu)
 	own = os.path.join(bin_dir, hashlib.sha256(real.encode()).hexdigest()[:12])
 	os.makedirs(own, exist_ok=True)
 	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
 	write_if_changed(os.path.join(own, qemu), text, mode=0o755)
 	return own
+
+
+def prune_fronts(bin_dir: str, qemu: str) -> None:
+	"""Removes the fronts of QEMUs that are gone (a test's stand-in)."""
+	try:
+		names = os.listdir(bin_dir)
+	except OSError:
+		return
+	for name in names:
+		front = os.path.join(bin_dir, name, qemu)
+		try:
+			with open(front) as f:
+				match = re.search(r"^real = (.*)$", f.read(), re.M)
+		except OSError:
+			continue
+		if match and not os.path.exists(ast.literal_eval(match.group(1))):
+			shutil.rmtree(os.path.dirname(front), ignore_errors=True)
 
 
 def real_qemu(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:

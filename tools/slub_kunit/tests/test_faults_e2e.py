@@ -41,8 +41,16 @@ STAND_IN = r'''#!/usr/bin/python3
 # QEMU as the fault test plans it: one line of the plan per boot.
 import os, signal, subprocess, sys, time
 here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, 'plan')) as f:
-    what = f.readline().strip()
+# One line, a byte at a time: the rest stays in the FIFO for the next boot.
+fd = os.open(os.path.join(here, 'plan'), os.O_RDONLY)
+line = b''
+while not line.endswith(b'\n'):
+    byte = os.read(fd, 1)
+    if not byte:
+        break
+    line += byte
+os.close(fd)
+what = line.decode().strip() or 'ok'
 if what == 'nomem':
     sys.stderr.write("qemu-system-x86_64: cannot set up guest memory 'pc.ram': "
                      "Cannot allocate memory\n")
@@ -58,33 +66,37 @@ os.execv(REAL, [REAL] + sys.argv[1:])
 
 
 class Plan:
-	"""Feeds the stand-in one line per boot: the planned ones, then 'ok'."""
+	"""Feeds the stand-in one line per boot: the planned ones, then 'ok'.
+	The whole plan is written at once into a FIFO the feeder then holds
+	open, so that what one boot does not read stays for the next."""
+
+	OK_LINES = 1000
 
 	def __init__(self, directory: str, lines: List[str]) -> None:
 		self.fifo = os.path.join(directory, 'plan')
-		os.mkfifo(self.fifo)
-		self.lines = list(lines)
-		self.fed: List[str] = []
-		self.done = False
+		if not os.path.exists(self.fifo):
+			os.mkfifo(self.fifo)
+		self.text = ''.join(line + '\n' for line in list(lines) + ['ok'] * self.OK_LINES)
+		self.stop = threading.Event()
+		self.opened = threading.Event()
 		self.thread = threading.Thread(target=self.feed, daemon=True)
 		self.thread.start()
 
 	def feed(self) -> None:
-		while not self.done:
-			try:
-				with open(self.fifo, 'w') as f:
-					if self.done:
-						return
-					line = self.lines.pop(0) if self.lines else 'ok'
-					self.fed.append(line)
-					f.write(line + '\n')
-			except BrokenPipeError:	# close() opened it, read nothing
-				pass
+		with open(self.fifo, 'w') as f:	# until the first boot opens it
+			self.opened.set()
+			if self.stop.is_set():
+				return
+			f.write(self.text)
+			f.flush()
+			self.stop.wait()
 
 	def close(self) -> None:
-		self.done = True
-		with open(self.fifo):	# a writer waiting for a reader
-			pass
+		self.stop.set()
+		if not self.opened.is_set():	# no boot read it: let the feeder go
+			fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+			self.thread.join(10)
+			os.close(fd)
 		self.thread.join(10)
 
 
@@ -132,6 +144,10 @@ class FaultsEndToEnd(unittest.TestCase):
 				    '--json', os.path.join(self.out, 'v.json'),
 				    '--checks', os.path.join(self.out, 'checks.json')], plan)
 
+	def log(self) -> str:
+		with open(os.path.join(self.out, 'log'), errors='replace') as f:
+			return f.read()
+
 	def checks(self) -> List[str]:
 		with open(os.path.join(self.out, 'checks.json')) as f:
 			return [c['check']['state'] for c in json.load(f)]
@@ -143,12 +159,15 @@ class FaultsEndToEnd(unittest.TestCase):
 	def test_qemu_cannot_start_on_the_patched_step(self) -> None:
 		code = self.validate(['ok', 'nomem', 'nomem', 'nomem'])
 		self.assertEqual(code, 3)
+		self.assertEqual(self.log().count('[slub-kunit] boot and run: the machine failed the '
+						  'boot, not the kernel: QEMU did not start'), 3)
 		self.assertEqual(self.steps(), ['host failure, not the patch'])
 		self.assertEqual(self.checks(), ['warning'])
 
 	def test_qemu_killed_mid_boot(self) -> None:
 		code = self.validate(['ok', 'kill'])
 		self.assertEqual(code, 0)
+		self.assertIn('QEMU was killed by signal 9, which nobody of the run sent', self.log())
 		self.assertEqual(self.steps(), ['no behaviour change'])
 		self.assertEqual(self.checks(), ['success'])
 

@@ -253,6 +253,12 @@ class HostTest(unittest.TestCase):
 		self.assertNotEqual(other, front)
 		with open(os.path.join(front, 'fake-qemu')) as f:
 			self.assertIn(repr(fake), f.read())
+		# The front of a QEMU that is gone goes with the next one written.
+		os.unlink(os.path.join(other_dir, 'fake-qemu'))
+		with mock.patch.dict(os.environ, {'PATH': real_dir + os.pathsep + os.environ['PATH']}):
+			host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu')
+		self.assertFalse(os.path.exists(other))
+		self.assertTrue(os.path.exists(front))
 
 
 if __name__ == '__main__':
