@@ -62,10 +62,11 @@ def missing_packages(arches: List[str]) -> List[str]:
 # What reading mail needs: git mailsplit and mailinfo, and b4 for threads.
 MAIL_NEEDS: Dict[str, str] = {'git': 'git', 'b4': 'b4'}
 # What the runner's own tests use besides: git send-email (a reply threads
-# as it should), distcc and distccd (compiles go out through ccache).
+# as it should), distcc and distccd (compiles go out through ccache), and
+# the sandbox, whose tests would otherwise skip on a fresh machine.
 TEST_NEEDS: Dict[str, str] = dict(MAIL_NEEDS, **{
 	'/usr/lib/git-core/git-send-email': 'git-email', 'distcc': 'distcc',
-	'distccd': 'distcc'})
+	'distccd': 'distcc', 'bwrap': 'bubblewrap', '/usr/bin/python3': 'python3'})
 
 
 def ensure_commands(needs: Dict[str, str]) -> None:
