@@ -192,6 +192,12 @@ def run_unit_tests() -> Tuple[int, int, int]:
 	return res.testsRun - failed - skipped, failed, skipped
 
 
+def cmd_unit(args: argparse.Namespace) -> int:
+	host.ensure_commands(host.TEST_NEEDS)
+	passed, failed, skipped = run_unit_tests()
+	return Exit.TESTS_FAILED if failed else Exit.OK
+
+
 def cmd_test(args: argparse.Namespace) -> int:
 	kernels = args.kernel or ['6.12', '7']
 	# What the unit tests run (git, b4, distcc): installed like the rest.
@@ -351,6 +357,10 @@ def parser() -> argparse.ArgumentParser:
 			help='skip the mutant catalogues (each generation\'s, on x86_64, '
 			'in one build each)')
 	sp.set_defaults(func=cmd_test)
+
+	sp = sub.add_parser('unit', help='the runner\'s own unit tests alone (no kernel built; '
+			    'the first part of test)')
+	sp.set_defaults(func=cmd_unit)
 
 	sp = sub.add_parser('validate', parents=[where, build, run],
 			    help='judge patches one by one: what each changes, policy or '

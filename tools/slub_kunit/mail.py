@@ -91,14 +91,6 @@ class Message:
 	def tag(self) -> Optional[Tag]:
 		return parse_tag(self.subject)
 
-	@property
-	def is_reply(self) -> bool:
-		return bool(re.match(r'^\s*(re|aw)\s*:', self.subject, re.I))
-
-	@property
-	def in_reply_to(self) -> str:
-		return self.parents[-1] if self.parents else ''
-
 
 @dataclass
 class Thread:

@@ -417,10 +417,6 @@ def version_key(package: str) -> Tuple[int, ...]:
 	return tuple(int(x) for x in re.findall(r'\d+', package.split('linux-source-')[1]))
 
 
-def is_version(spec: str) -> bool:
-	return re.fullmatch(r'\d+(\.\d+)?', spec) is not None
-
-
 def package_pattern(spec: str) -> str:
 	"""'6.12' -> linux-source-6.12; '7' -> any linux-source-7.N."""
 	if re.fullmatch(r'\d+\.\d+', spec):
