@@ -13,7 +13,9 @@ exactly the boots the test names.
 
 It builds and boots kernels (about 6 minutes with a warm cache), so it
 runs only when SLUB_KUNIT_E2E=1, as root (it mounts a tmpfs);
-`tools/slub-kunit test` leaves it out.
+`tools/slub-kunit test` leaves it out. The full-disk case mounts that
+tmpfs over the cache's sandbox/ for one validate: give it a cache no
+other runner uses meanwhile (SLUB_KUNIT_CACHE).
 """
 
 import json
