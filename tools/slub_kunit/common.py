@@ -174,6 +174,11 @@ def write_if_changed(path: str, text: str, mode: Optional[int] = None) -> bool:
 	return True
 
 
+def is_inside(path: str, root: str) -> bool:
+	"""Whether path is root or lies below it (both already resolved)."""
+	return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def safe_name(text: str) -> str:
 	"""A directory name from anything (a path, a version): what kbuild
 	and a shell take without quoting, plus a hash so names stay apart."""

@@ -10,9 +10,9 @@ import os
 import re
 import shutil
 import string
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NamedTuple
 
-from slub_kunit.common import HostError, log, run, write_if_changed
+from slub_kunit.common import HostError, is_inside, log, run, write_if_changed
 
 # What must exist on the host -> the Debian package that provides it.
 COMMON_NEEDS: Dict[str, str] = {
@@ -157,18 +157,25 @@ sys.exit(code)
 '''
 
 
-def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
+class Front(NamedTuple):
+	"""A QEMU front: the directory to put first in PATH, and the QEMU it
+	calls."""
+	dir: str
+	qemu: str
+
+
+def qemu_front(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> Front:
 	"""Writes the QEMU front for the QEMU the caller's PATH finds into a
-	directory of its own under bin_dir; returns that directory for PATH.
-	Each QEMU has its own front: two runners on one cache whose PATHs
-	find different QEMUs do not rewrite each other's."""
+	directory of its own under bin_dir. Each QEMU has its own front: two
+	runners on one cache whose PATHs find different QEMUs do not rewrite
+	each other's."""
 	real = real_qemu(bin_dir, qemu)
 	prune_fronts(bin_dir, qemu)
 	own = os.path.join(bin_dir, hashlib.sha256(real.encode()).hexdigest()[:12])
 	os.makedirs(own, exist_ok=True)
 	text = string.Template(QEMU_FRONT).substitute(real=repr(real))
 	write_if_changed(os.path.join(own, qemu), text, mode=0o755)
-	return own
+	return Front(own, real)
 
 
 def prune_fronts(bin_dir: str, qemu: str) -> None:
@@ -194,12 +201,9 @@ def real_qemu(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 	already has one first."""
 	fronts = os.path.realpath(bin_dir)
 	search = os.pathsep.join(d for d in os.environ.get('PATH', os.defpath).split(os.pathsep)
-				 if d and not is_under(os.path.realpath(d), fronts))
+				 if d and not is_inside(os.path.realpath(d), fronts))
 	real = shutil.which(qemu, path=search)
 	if real is None:
 		raise HostError(f'{qemu} not found: apt-get install qemu-system-x86')
 	return os.path.abspath(real)
 
-
-def is_under(path: str, top: str) -> bool:
-	return path == top or path.startswith(top + os.sep)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
 from slub_kunit import host, procs, sandbox
-from slub_kunit.common import BuildError, HostError, NotJudged, REPO, atomic_write, safe_name
+from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, atomic_write, is_inside,
+				    safe_name)
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 ARCHES = ('x86_64', 'um')
@@ -82,8 +83,8 @@ class Build:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
 			os.path.join(self.cache_dir, 'ccache'))
 
-	def front(self) -> Optional[str]:
-		"""The directory of the QEMU front, for PATH (x86_64 only)."""
+	def front(self) -> Optional[host.Front]:
+		"""The QEMU front (x86_64 only)."""
 		if self.arch != 'x86_64':
 			return None
 		return host.qemu_front(os.path.join(self.cache_dir, 'bin'))
@@ -106,10 +107,10 @@ class Build:
 		env.update(self.own_env())
 		front = self.front()
 		if front:
-			env['PATH'] = front + os.pathsep + env.get('PATH', '')
+			env['PATH'] = front.dir + os.pathsep + env.get('PATH', '')
 		return env
 
-	def sandbox(self, writable: List[str]) -> sandbox.Sandbox:
+	def sandbox(self, writable: List[str], front: Optional[host.Front]) -> sandbox.Sandbox:
 		"""What a command of the tree may see: the tree read-only, the
 		build directory (or its overlay), ccache as the trust allows, the
 		QEMU front, and writable, the run's result directory."""
@@ -117,13 +118,12 @@ class Build:
 		os.makedirs(ccache, exist_ok=True)
 		os.makedirs(self.build_dir, exist_ok=True)
 		readable = [self.tree, self.kunitconfig]
-		front = self.front()
 		if front:
-			readable.append(front)
+			readable.append(front.dir)
 			# A QEMU of the caller's outside the system (its own build)
-			real = os.path.dirname(host.real_qemu(os.path.dirname(front)))
-			if not any(host.is_under(real, d) for d in sandbox.SYSTEM_DIRS):
-				readable.append(real)
+			qemu_dir = os.path.dirname(front.qemu)
+			if not any(is_inside(qemu_dir, d) for d in sandbox.SYSTEM_DIRS):
+				readable.append(qemu_dir)
 		if self.qemu_config and os.path.isabs(self.qemu_config):
 			readable.append(self.qemu_config)	# a machine from outside the tree
 		rw = [self.build_dir] + writable
@@ -160,10 +160,12 @@ class Build:
 			cmd = [sys.executable, kunit_py, sub] + self.common() + args
 			env = dict(self.env(), **extra)
 		else:
-			box = self.sandbox(writable or [])
+			front = self.front()
+			box = self.sandbox(writable or [], front)
 			cmd = box.argv([sandbox.PYTHON, kunit_py, sub] + self.common() + args,
 				       self.tree)
-			env = sandbox.environment(dict(self.own_env(), **extra), self.front())
+			env = sandbox.environment(dict(self.own_env(), **extra),
+						  front.dir if front else None)
 			name = f'{sandbox.PREFIX}{os.getpid()}-{safe_name(self.build_dir)}'
 			groups = sandbox.Cgroups(name)
 			box.cgroups = groups.make()

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from slub_kunit import host, results, sandbox, source, tree
 from slub_kunit.common import (CacheLock, HostError, PatchError, Stages, UsageError, UserError,
-				    atomic_write, log, safe_name)
+				    atomic_write, is_inside, log, safe_name)
 from slub_kunit.kunit_tool import ARCHES, Build, load_json, qemu_status_path
 from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
@@ -99,10 +99,6 @@ def build_dir_for(req: RunRequest, src: source.Source) -> str:
 KBUILD_UNSAFE = re.compile(r'[\s:#$%=\\"\']')
 
 
-def _inside(path: str, root: str) -> bool:
-	return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 def check_paths(req: RunRequest) -> None:
 	"""Refuses, before any work, a cache or build directory kbuild cannot
 	build in, and one inside the user's tree (which the runner only reads;
@@ -116,7 +112,7 @@ def check_paths(req: RunRequest) -> None:
 		return
 	user = os.path.realpath(req.kernel)
 	for what, path in dirs:
-		if path and _inside(os.path.realpath(path), user):
+		if path and is_inside(os.path.realpath(path), user):
 			raise UsageError(f'{what} {path}: inside --kernel {req.kernel}, which the '
 					'runner only reads')
 

@@ -230,7 +230,7 @@ class HostTest(unittest.TestCase):
 			f.write('#!/bin/sh\necho "$@"\n')
 		os.chmod(fake, 0o755)
 		with mock.patch.dict(os.environ, {'PATH': real_dir + os.pathsep + os.environ['PATH']}):
-			front = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu')
+			front = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu').dir
 		out = subprocess.run([os.path.join(front, 'fake-qemu'), '-m', '1', '-accel', 'kvm',
 				      '-accel', 'hvf', '-accel', 'tcg'], capture_output=True, text=True,
 				     env={k: v for k, v in os.environ.items() if k != 'SLUB_KUNIT_KVM'})
@@ -240,7 +240,7 @@ class HostTest(unittest.TestCase):
 		path = front + os.pathsep + real_dir + os.pathsep + os.environ['PATH']
 		with mock.patch.dict(os.environ, {'PATH': path}):
 			self.assertEqual(host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu'),
-					 front)
+					 (front, fake))
 		with open(os.path.join(front, 'fake-qemu')) as f:
 			self.assertIn(repr(fake), f.read())
 		# Another QEMU first in another caller's PATH gets a front of its
@@ -249,7 +249,7 @@ class HostTest(unittest.TestCase):
 		os.makedirs(other_dir)
 		shutil.copy(fake, other_dir)
 		with mock.patch.dict(os.environ, {'PATH': other_dir + os.pathsep + os.environ['PATH']}):
-			other = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu')
+			other = host.qemu_front(os.path.join(tmp, 'bin'), qemu='fake-qemu').dir
 		self.assertNotEqual(other, front)
 		with open(os.path.join(front, 'fake-qemu')) as f:
 			self.assertIn(repr(fake), f.read())
