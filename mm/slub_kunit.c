@@ -449,7 +449,8 @@ static void slub_hp_cancel_and_retry(struct kunit *test, struct slub_hp_world *w
 	const struct slub_hp_snap *failed = slub_hp_snapshot(test);
 	unsigned int nodes, barns, caches;
 
-	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, cancel->action, w->nid, w->nid), NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, cancel->action, w->nid, w->nid, w->blk),
+			NOTIFY_OK);
 	KUNIT_EXPECT_FALSE(test, slub_hp_tracked(w->nid));
 	slub_hp_expect_kept(test, failed, false, "cancel after failure");
 
@@ -617,6 +618,7 @@ static void test_going_offline_shrinks(struct kunit *test)
 		{ .name = "slub_hp_debug", .flags = debug },
 		{ .name = "slub_hp_debug_live", .flags = debug, .live = true },
 	};
+	struct slub_hp_block *block;
 	unsigned long after;
 	unsigned int i;
 
@@ -628,7 +630,8 @@ static void test_going_offline_shrinks(struct kunit *test)
 		slub_hp_shrinkee_fill(test, &caches[i]);
 	}
 
-	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid), NOTIFY_OK);
+	block = slub_hp_block(test, slub_hp.normal_nid, false);
+	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid, block), NOTIFY_OK);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		after = slub_hp_nr_slabs(caches[i].s);
 		kmem_cache_shrink(caches[i].s);

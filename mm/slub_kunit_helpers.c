@@ -427,12 +427,212 @@ void slub_hp_set_states(struct kunit *test, int nid, bool memory, bool normal)
 	KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, nid, N_NORMAL_MEMORY, normal));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Memory blocks the events are about                                     */
+/* ---------------------------------------------------------------------- */
+
+#ifdef CONFIG_MEMORY_HOTPLUG
+
+struct slub_hp_block_search {
+	struct slub_hp_ctx *ctx;
+	struct slub_hp_block *b;
+	bool found;
+};
+
+static bool slub_hp_block_taken(struct slub_hp_ctx *ctx, unsigned long pfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nr_taken; i++)
+		if (ctx->taken[i] == pfn)
+			return true;
+	return false;
+}
+
+/*
+ * An offline block of the node for a spare block; else the node's last
+ * online block (on a boot node, one of ZONE_NORMAL where it has one).
+ */
+static int slub_hp_find_block(struct memory_block *mem, void *arg)
+{
+	struct slub_hp_block_search *search = arg;
+	struct slub_hp_block *b = search->b;
+	unsigned long pfn = section_nr_to_pfn(mem->start_section_nr);
+
+	if (mem->nid != b->nid || slub_hp_block_taken(search->ctx, pfn) ||
+	    mem->state != (b->spare ? MEM_OFFLINE : MEM_ONLINE))
+		return 0;
+	b->start_pfn = pfn;
+	search->found = true;
+	return b->spare;
+}
+
+/* As online_pages() before its first notification: the range joins a zone. */
+static void slub_hp_block_enter(struct slub_hp_block *b, bool normal)
+{
+	if (!b->spare || b->zone)
+		return;
+	mem_hotplug_begin();
+	b->zone = zone_for_pfn_range(normal ? MMOP_ONLINE_KERNEL : MMOP_ONLINE_MOVABLE, b->nid,
+				     NULL, b->start_pfn, b->nr_pages);
+#if SLUB_HP_HAVE_BARNS
+	move_pfn_range_to_zone(b->zone, b->start_pfn, b->nr_pages, NULL, MIGRATE_MOVABLE, true);
+#else
+	move_pfn_range_to_zone(b->zone, b->start_pfn, b->nr_pages, NULL, MIGRATE_ISOLATE);
+#endif
+	mem_hotplug_done();
+}
+
+/*
+ * As online_pages() and offline_pages() before they change node_states[]:
+ * the zone counts the range as present, or no longer. The pages themselves
+ * never reach the page allocator.
+ */
+static void slub_hp_block_count(struct slub_hp_block *b, bool present)
+{
+	if (!b->spare || !b->zone || b->present == present)
+		return;
+	mem_hotplug_begin();
+	adjust_present_page_count(pfn_to_page(b->start_pfn), NULL,
+				  present ? b->nr_pages : -(long)b->nr_pages);
+	b->present = present;
+	mem_hotplug_done();
+}
+
+/* As offline_pages() after its last notification, or a cancelled online. */
+static void slub_hp_block_leave(struct slub_hp_block *b)
+{
+	if (!b->spare || !b->zone)
+		return;
+	slub_hp_block_count(b, false);
+	mem_hotplug_begin();
+	remove_pfn_range_from_zone(b->zone, b->start_pfn, b->nr_pages);
+	b->zone = NULL;
+	mem_hotplug_done();
+}
+
+static void slub_hp_block_undo(void *b)
+{
+	slub_hp_block_leave(b);
+}
+
+/**
+ * slub_hp_block() - a memory block of @nid for the case's events
+ * @test: the running case
+ * @nid: the node
+ * @spare: an offline block, whose onlining the events stand for; else an
+ *	online one
+ *
+ * Each block is handed out once per case. A spare block is moved into a
+ * zone and counted present as the events go (see slub_hp_step() and
+ * slub_hp_walk()), and taken out of it again when the case ends. Skips the
+ * case where @nid has no such block: the core sends no event there.
+ *
+ * Return: the block, owned by the case.
+ */
+struct slub_hp_block *slub_hp_block(struct kunit *test, int nid, bool spare)
+{
+	struct slub_hp_ctx *ctx = test->priv;
+	struct slub_hp_block *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct slub_hp_block_search search = { .ctx = ctx, .b = b };
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_LT(test, ctx->nr_taken, ARRAY_SIZE(ctx->taken));
+	b->nid = nid;
+	b->spare = spare;
+	b->nr_pages = memory_block_size_bytes() >> PAGE_SHIFT;
+	for_each_memory_block(&search, slub_hp_find_block);
+	if (!search.found)
+		kunit_skip(test, "node %d has no %s memory block: the core sends no event for it",
+			   nid, spare ? "offline" : "online");
+	ctx->taken[ctx->nr_taken++] = b->start_pfn;
+	if (spare)
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_block_undo, b));
+	return b;
+}
+
+#else /* !CONFIG_MEMORY_HOTPLUG */
+
+static void slub_hp_block_enter(struct slub_hp_block *b, bool normal) {}
+static void slub_hp_block_count(struct slub_hp_block *b, bool present) {}
+static void slub_hp_block_leave(struct slub_hp_block *b) {}
+
+struct slub_hp_block *slub_hp_block(struct kunit *test, int nid, bool spare)
+{
+	kunit_skip(test, "needs CONFIG_MEMORY_HOTPLUG: without it the core sends no event");
+	return NULL;
+}
+
+#endif /* CONFIG_MEMORY_HOTPLUG */
+
+/**
+ * struct slub_hp_hidden - a boot node's present pages, while its loss of
+ *	memory is mocked
+ * @nid: the node
+ * @present: its zones' present pages
+ * @node_present: its pgdat's
+ */
+struct slub_hp_hidden {
+	int nid;
+	unsigned long present[MAX_NR_ZONES];
+	unsigned long node_present;
+};
+
+static void slub_hp_show_zones(void *data)
+{
+	struct slub_hp_hidden *h = data;
+	pg_data_t *pgdat = NODE_DATA(h->nid);
+	int z;
+
+	mem_hotplug_begin();
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		pgdat->node_zones[z].present_pages = h->present[z];
+	pgdat->node_present_pages = h->node_present;
+	mem_hotplug_done();
+}
+
+/*
+ * Make a boot node's zones agree with node_states[] while its loss of
+ * memory is mocked: its zones up to ZONE_NORMAL count no present pages,
+ * and with @movable their pages count in ZONE_MOVABLE instead (the node
+ * keeps movable memory), else the node counts none at all. Only the counts
+ * change, the pages stay where they are and in use.
+ */
+static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bool movable)
+{
+	struct slub_hp_hidden *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	pg_data_t *pgdat = NODE_DATA(nid);
+	unsigned long moved = 0;
+	int z;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->nid = nid;
+	mem_hotplug_begin();
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		h->present[z] = pgdat->node_zones[z].present_pages;
+	h->node_present = pgdat->node_present_pages;
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		if (movable && z > ZONE_NORMAL)
+			continue;
+		moved += pgdat->node_zones[z].present_pages;
+		pgdat->node_zones[z].present_pages = 0;
+	}
+	if (movable)
+		pgdat->node_zones[ZONE_MOVABLE].present_pages += moved;
+	else
+		pgdat->node_present_pages = 0;
+	mem_hotplug_done();
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_show_zones, h));
+	return h;
+}
+
 /**
  * slub_hp_notify() - deliver one notifier event to the slab callback
  * @test: the running case
  * @action: MEM_* or NODE_* action
  * @nid: node that gains its first or loses its last memory, or NUMA_NO_NODE
  * @nid_normal: the same for normal memory (memory notifier only)
+ * @b: the memory block the event is about
  *
  * Calls slab_memory_callback() with the locks the hotplug core holds: the
  * memory hotplug lock, and with it the CPU hotplug read lock. The nodes named
@@ -440,7 +640,8 @@ void slub_hp_set_states(struct kunit *test, int nid, bool memory, bool normal)
  *
  * Return: the callback's notifier return value.
  */
-int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_normal)
+int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_normal,
+		   const struct slub_hp_block *b)
 {
 	int ret;
 
@@ -452,7 +653,7 @@ int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_no
 	else
 		cpus_read_lock();
 	mm_kunit_failslab_start(test);
-	ret = slub_hp_call(action, nid, nid_normal);
+	ret = slub_hp_call(action, nid, nid_normal, b->start_pfn, b->nr_pages);
 	mm_kunit_failslab_stop(test);
 	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
 		mem_hotplug_done();
@@ -814,14 +1015,36 @@ void slub_hp_advance(struct slub_hp_world *w, const struct slub_hp_action *act,
 		w->barn_tracked = true;
 }
 
-/* Deliver @act for @t, update the model, return the callback's result. */
+/* The block the events of @t are about. */
+static struct slub_hp_block *slub_hp_world_block(const struct slub_hp_world *w,
+						 const struct slub_hp_trans *t)
+{
+	return t == w->trans ? w->blk : w->pre_blk;
+}
+
+/*
+ * Deliver @act for @t, update the model, return the callback's result. The
+ * block is where online_pages() and offline_pages() have it at that event:
+ * in its zone from the going-online on, out of it after a cancelled online
+ * or a finished offline.
+ */
 int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
 		 const struct slub_hp_action *act, const struct slub_hp_trans *t)
 {
+	struct slub_hp_block *b = slub_hp_world_block(w, t);
+	enum slub_hp_role role = slub_hp_role(act);
+	bool on = slub_hp_dir(act) == SLUB_HP_ON;
 	int ret;
 
+	/* add_memory_resource() onlines the node before any block of it. */
+	if (!node_online(w->nid))
+		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
+	if (on && role == SLUB_HP_GOING)
+		slub_hp_block_enter(b, t->post_normal);
 	ret = slub_hp_notify(test, act->action, slub_hp_arg_nid(w, t->names_nid),
-			     slub_hp_arg_nid(w, t->names_normal));
+			     slub_hp_arg_nid(w, t->names_normal), b);
+	if ((on && role == SLUB_HP_CANCEL) || (!on && role == SLUB_HP_DONE))
+		slub_hp_block_leave(b);
 	slub_hp_advance(w, act, t, ret);
 	return ret;
 }
@@ -836,7 +1059,8 @@ static int slub_hp_sender_fn(void *data)
 	struct slub_hp_sender *snd = data;
 
 	cpus_read_lock();
-	snd->ret = slub_hp_call(snd->action, snd->nid, snd->nid_normal);
+	snd->ret = slub_hp_call(snd->action, snd->nid, snd->nid_normal, snd->blk->start_pfn,
+				snd->blk->nr_pages);
 	cpus_read_unlock();
 	complete(&snd->done);
 	while (!kthread_should_stop())
@@ -867,6 +1091,11 @@ struct slub_hp_sender *slub_hp_sender(struct kunit *test, const struct slub_hp_w
 	snd->action = act->action;
 	snd->nid = slub_hp_arg_nid(w, t->names_nid);
 	snd->nid_normal = slub_hp_arg_nid(w, t->names_normal);
+	snd->blk = slub_hp_world_block(w, t);
+	if (!node_online(w->nid))
+		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
+	if (slub_hp_dir(act) == SLUB_HP_ON && slub_hp_role(act) == SLUB_HP_GOING)
+		slub_hp_block_enter(slub_hp_world_block(w, t), t->post_normal);
 	slub_hp_guard_node(test, snd->nid);
 	slub_hp_guard_node(test, snd->nid_normal);
 	init_completion(&snd->done);
@@ -915,6 +1144,53 @@ static const enum slub_hp_role *slub_hp_seq(bool cancel, unsigned int *len)
 }
 
 /*
+ * A mocked state is one a machine can have: node_states[] of @nid say what
+ * its zones say, as node_states_check_changes_online() and _offline() read
+ * them (N_NORMAL_MEMORY: present pages in a zone up to ZONE_NORMAL).
+ */
+static void slub_hp_assert_zones_agree(struct kunit *test, int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	bool memory = false, normal = false;
+	int z;
+
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		if (!populated_zone(&pgdat->node_zones[z]))
+			continue;
+		memory = true;
+		normal |= z <= ZONE_NORMAL;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, memory, node_state(nid, N_MEMORY),
+			    "node %d: N_MEMORY disagrees with its zones", nid);
+	KUNIT_ASSERT_EQ_MSG(test, normal, node_state(nid, N_NORMAL_MEMORY),
+			    "node %d: N_NORMAL_MEMORY disagrees with its zones", nid);
+}
+
+/*
+ * The core's change of node_states[] in an online or offline of @t, with
+ * the zones it follows: the spare block counts as present from the online
+ * on; a boot node whose loss of memory is mocked hides its present pages
+ * until it gets them back.
+ */
+static void slub_hp_change_states(struct kunit *test, struct slub_hp_world *w,
+				  const struct slub_hp_trans *t, enum slub_hp_dir dir)
+{
+	bool on = dir == SLUB_HP_ON;
+	bool memory = on ? t->post_memory : t->pre_memory;
+	bool normal = on ? t->post_normal : t->pre_normal;
+
+	slub_hp_block_count(slub_hp_world_block(w, t), on);
+	if (t->starts_online && !on && !w->hidden)
+		w->hidden = slub_hp_hide_zones(test, w->nid, memory);
+	if (t->starts_online && on && w->hidden) {
+		kunit_release_action(test, slub_hp_show_zones, w->hidden);
+		w->hidden = NULL;
+	}
+	slub_hp_set_states(test, w->nid, memory, normal);
+	slub_hp_assert_zones_agree(test, w->nid);
+}
+
+/*
  * Walk one direction of @t up to (not including) @stop, as the hotplug core
  * would, checking each step against the model. With @cancel, the sequence is
  * the vetoed one: GOING then CANCEL.
@@ -931,10 +1207,7 @@ void slub_hp_walk(struct kunit *test, struct slub_hp_world *w,
 		int ret;
 
 		if (seq[i] == SLUB_HP_STATES) {
-			if (dir == SLUB_HP_ON)
-				slub_hp_set_states(test, w->nid, t->post_memory, t->post_normal);
-			else
-				slub_hp_set_states(test, w->nid, t->pre_memory, t->pre_normal);
+			slub_hp_change_states(test, w, t, dir);
 			continue;
 		}
 		act = slub_hp_action(dir, seq[i]);
@@ -1084,6 +1357,10 @@ struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_hp_tran
 			t->starts_online ? slub_hp_boot_node(test) : slub_hp.normal_nid;
 	w.tracked = slub_hp_tracked(w.nid);
 	w.barn_tracked = slub_hp_barn_tracked(w.nid);
+	w.trans = t;
+	w.hidden = NULL;
+	w.blk = slub_hp_block(test, w.nid, !t->starts_online && t->kind != SLUB_HP_BOOT_NODE);
+	w.pre_blk = t->prelude ? slub_hp_block(test, w.nid, true) : NULL;
 	return w;
 }
 

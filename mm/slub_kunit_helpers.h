@@ -281,7 +281,9 @@ static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_node_loss,
 };
 
-static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
+/* The node notifier's events name the node only, not the memory block. */
+static inline int slub_hp_call(unsigned long action, int nid, int nid_normal,
+			       unsigned long start_pfn, unsigned long nr_pages)
 {
 	struct node_notify arg = { .nid = nid };
 
@@ -355,9 +357,13 @@ static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_node_loss,
 };
 
-static inline int slub_hp_call(unsigned long action, int nid, int nid_normal)
+/* Every event of the memory notifier carries the block's range. */
+static inline int slub_hp_call(unsigned long action, int nid, int nid_normal,
+			       unsigned long start_pfn, unsigned long nr_pages)
 {
 	struct memory_notify arg = {
+		.start_pfn = start_pfn,
+		.nr_pages = nr_pages,
 		.status_change_nid = nid,
 		.status_change_nid_normal = nid_normal,
 	};
@@ -575,6 +581,8 @@ struct slub_hp_snap;
  * @barn_watch: the same for barns
  * @watching: @node_watch and @barn_watch are added to the case
  * @guarded: nodes whose slab state is restored when the case ends
+ * @taken: the first page frames of the memory blocks handed out to the case
+ * @nr_taken: number of entries in @taken
  */
 struct slub_hp_ctx {
 	struct kunit *test;
@@ -583,6 +591,8 @@ struct slub_hp_ctx {
 	struct mm_kunit_slab_watch barn_watch;
 	bool watching;
 	nodemask_t guarded;
+	unsigned long taken[4];
+	unsigned int nr_taken;
 };
 
 bool slub_hp_is_node_cache(const struct kmem_cache *s, void *data);
@@ -601,7 +611,35 @@ unsigned int slub_hp_nr_caches(void);
 unsigned long slub_hp_nr_slabs(struct kmem_cache *s);
 void slub_hp_guard_node(struct kunit *test, int nid);
 void slub_hp_set_states(struct kunit *test, int nid, bool memory, bool normal);
-int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_normal);
+
+/**
+ * struct slub_hp_block - the memory block a synthetic event is about
+ * @nid: its node
+ * @start_pfn: its first page frame, as the memory notifier's events carry it
+ * @nr_pages: its size in pages
+ * @spare: an offline block, which the case moves into a zone and counts as
+ *	present where online_pages() and offline_pages() do; else an online
+ *	block of a boot node, which stays as it is
+ * @zone: the zone @spare is in, NULL while it is in none
+ * @present: @spare is counted in its zone's present pages
+ *
+ * The hotplug core sends events only about a block of an online node, whose
+ * range lies in one zone of that node, with node_states[] following the
+ * zones: a case brings the block to the state the core would have it in
+ * when it sends each event.
+ */
+struct slub_hp_block {
+	int nid;
+	unsigned long start_pfn;
+	unsigned long nr_pages;
+	bool spare;
+	struct zone *zone;
+	bool present;
+};
+
+struct slub_hp_block *slub_hp_block(struct kunit *test, int nid, bool spare);
+int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_normal,
+		   const struct slub_hp_block *b);
 
 /* ---------------------------------------------------------------------- */
 /* Snapshots and invariant checks                                         */
@@ -644,17 +682,27 @@ void slub_hp_expect_new_cache_nodes(struct kunit *test, const char *when);
 /* Walking the hotplug core's sequences                                   */
 /* ---------------------------------------------------------------------- */
 
+struct slub_hp_hidden;
+
 /**
  * struct slub_hp_world - the node under test and what the model expects
  * @nid: the node whose memory changes
  * @tracked: whether the model expects @nid to be tracked
  * @barn_tracked: whether the model expects @nid in slab_barn_nodes: set by
  *	the first successful going-online on trees with barns, never cleared
+ * @trans: the transition the world was made for
+ * @blk: the block its events are about
+ * @pre_blk: the block the events of @trans's prelude are about
+ * @hidden: the present pages of a boot node whose loss of memory is mocked
  */
 struct slub_hp_world {
 	int nid;
 	bool tracked;
 	bool barn_tracked;
+	const struct slub_hp_trans *trans;
+	struct slub_hp_block *blk;
+	struct slub_hp_block *pre_blk;
+	struct slub_hp_hidden *hidden;
 };
 
 /**
@@ -663,6 +711,7 @@ struct slub_hp_world {
  * @action: MEM_* or NODE_* action
  * @nid: node argument, as for slub_hp_notify()
  * @nid_normal: normal-memory node argument (memory notifier only)
+ * @blk: the block the event is about
  * @ret: the callback's return value
  * @done: completed once the callback has returned
  */
@@ -671,6 +720,7 @@ struct slub_hp_sender {
 	unsigned long action;
 	int nid;
 	int nid_normal;
+	const struct slub_hp_block *blk;
 	int ret;
 	struct completion done;
 };

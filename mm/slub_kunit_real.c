@@ -608,8 +608,13 @@ static void test_online_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, b->mem[0]->state, MEM_OFFLINE);
 	KUNIT_EXPECT_FALSE(test, node_state(b->nid, N_MEMORY));
 	KUNIT_EXPECT_FALSE(test, slub_hp_tracked(b->nid));
+	/*
+	 * I3 leaves the walk free to stop at the failing cache or to go on:
+	 * what it made before the failure, and whatever it made after, stays.
+	 */
 	slub_hp_count(b->nid, &made, &barns, &caches);
-	KUNIT_EXPECT_EQ(test, made, nodes + slub_hp_pick(1, caches) - 1);
+	KUNIT_EXPECT_GE(test, made, nodes + slub_hp_pick(1, caches) - 1);
+	KUNIT_EXPECT_EQ(test, made - nodes, ctx->node_watch.seen - ctx->node_watch.failed);
 
 	slub_hp_watch_allocs(test, SLUB_HP_FAIL_NONE, 0);
 	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);

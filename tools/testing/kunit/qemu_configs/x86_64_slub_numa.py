@@ -3,10 +3,14 @@
 # QEMU x86_64 with NUMA and hot-pluggable memory for the SLUB hotplug suite.
 #
 # node 0: CPU 0, 512 MiB    node 1: CPU 1, 512 MiB
-# node 2: CPU 2, no memory (a memoryless node with a CPU, online from boot)
+# node 2: CPU 2, no boot memory (a memoryless node with a CPU, online from
+#         boot), and a cold-plugged 256 MiB pc-dimm
 # node 3: no CPU, no boot memory; it is the last node, so QEMU's SRAT gives
 #         it the hot-pluggable range, and a cold-plugged 256 MiB pc-dimm
-#         whose two memory blocks stay offline (memhp_default_state=offline)
+#
+# The DIMMs' memory blocks (two each) stay offline (memhp_default_state=
+# offline): they are what a synthetic event for a memoryless node is about,
+# since the core sends none for a node without a memory block.
 #
 # Node 3 is the farthest from every other node, so that nothing but what
 # asks for it by name lands on its memory once it is online.
@@ -46,6 +50,7 @@ CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
 				'-object', 'memory-backend-ram,id=ram0,size=512M',
 				'-object', 'memory-backend-ram,id=ram1,size=512M',
 				'-object', 'memory-backend-ram,id=dimm0,size=256M',
+				'-object', 'memory-backend-ram,id=dimm1,size=256M',
 				'-numa', 'node,nodeid=0,cpus=0,memdev=ram0',
 				'-numa', 'node,nodeid=1,cpus=1,memdev=ram1',
 				'-numa', 'node,nodeid=2,cpus=2',
@@ -57,4 +62,5 @@ CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
 				'-numa', 'dist,src=1,dst=3,val=40',
 				'-numa', 'dist,src=2,dst=3,val=40',
 				'-device', 'pc-dimm,id=dimm0,memdev=dimm0,node=3',
+				'-device', 'pc-dimm,id=dimm1,memdev=dimm1,node=2',
 			   ])
