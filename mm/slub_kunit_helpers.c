@@ -636,7 +636,8 @@ static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bo
  *
  * Calls slab_memory_callback() with the locks the hotplug core holds: the
  * memory hotplug lock, and with it the CPU hotplug read lock. The nodes named
- * are guarded first, so whatever the callback changes is undone at case end.
+ * and the block's node are guarded first, so whatever the callback changes is
+ * undone at case end.
  *
  * Return: the callback's notifier return value.
  */
@@ -647,6 +648,8 @@ int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_no
 
 	slub_hp_guard_node(test, nid);
 	slub_hp_guard_node(test, nid_normal);
+	/* A callback may act on the block's node, named or not. */
+	slub_hp_guard_node(test, b->nid);
 
 	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
 		mem_hotplug_begin();
@@ -1098,6 +1101,7 @@ struct slub_hp_sender *slub_hp_sender(struct kunit *test, const struct slub_hp_w
 		slub_hp_block_enter(slub_hp_world_block(w, t), t->post_normal);
 	slub_hp_guard_node(test, snd->nid);
 	slub_hp_guard_node(test, snd->nid_normal);
+	slub_hp_guard_node(test, snd->blk->nid);
 	init_completion(&snd->done);
 	snd->task = kthread_create(slub_hp_sender_fn, snd, "slub_hp_sender");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(snd->task));
