@@ -624,13 +624,14 @@ static void test_going_offline_shrinks(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_SLUB_DEBUG))
 		kunit_skip(test, "needs CONFIG_SLUB_DEBUG to count slabs per node");
+	/* Before any object is held: it skips where the node has no block. */
+	block = slub_hp_block(test, slub_hp.normal_nid, false);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		caches[i].s = slub_hp_create_cache(test, caches[i].name, 256, caches[i].flags);
 		caches[i].nid = slub_hp.normal_nid;
 		slub_hp_shrinkee_fill(test, &caches[i]);
 	}
 
-	block = slub_hp_block(test, slub_hp.normal_nid, false);
 	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid, block), NOTIFY_OK);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		after = slub_hp_nr_slabs(caches[i].s);
