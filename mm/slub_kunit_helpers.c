@@ -450,8 +450,8 @@ static bool slub_hp_block_taken(struct slub_hp_ctx *ctx, unsigned long pfn)
 }
 
 /*
- * An offline block of the node for a spare block; else the node's last
- * online block (on a boot node, one of ZONE_NORMAL where it has one).
+ * The node's first offline block not yet handed out for a spare block;
+ * else its last online one.
  */
 static int slub_hp_find_block(struct memory_block *mem, void *arg)
 {
@@ -626,6 +626,15 @@ static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bo
 	return h;
 }
 
+/* Guard the nodes an event names, and its block's node: a callback may act on it. */
+static void slub_hp_guard_event(struct kunit *test, int nid, int nid_normal,
+				const struct slub_hp_block *b)
+{
+	slub_hp_guard_node(test, nid);
+	slub_hp_guard_node(test, nid_normal);
+	slub_hp_guard_node(test, b->nid);
+}
+
 /**
  * slub_hp_notify() - deliver one notifier event to the slab callback
  * @test: the running case
@@ -646,10 +655,7 @@ int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_no
 {
 	int ret;
 
-	slub_hp_guard_node(test, nid);
-	slub_hp_guard_node(test, nid_normal);
-	/* A callback may act on the block's node, named or not. */
-	slub_hp_guard_node(test, b->nid);
+	slub_hp_guard_event(test, nid, nid_normal, b);
 
 	if (IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
 		mem_hotplug_begin();
@@ -1026,6 +1032,26 @@ static struct slub_hp_block *slub_hp_world_block(const struct slub_hp_world *w,
 }
 
 /*
+ * Bring the node and the block of @t to where the core has them when it
+ * sends @act: the node online (add_memory_resource() onlines it before any
+ * block of it), and from the going-online on the block in its zone
+ * (online_pages()). Returns the block.
+ */
+static struct slub_hp_block *slub_hp_before_event(struct kunit *test,
+						  const struct slub_hp_world *w,
+						  const struct slub_hp_action *act,
+						  const struct slub_hp_trans *t)
+{
+	struct slub_hp_block *b = slub_hp_world_block(w, t);
+
+	if (!node_online(w->nid))
+		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
+	if (slub_hp_dir(act) == SLUB_HP_ON && slub_hp_role(act) == SLUB_HP_GOING)
+		slub_hp_block_enter(b, t->post_normal);
+	return b;
+}
+
+/*
  * Deliver @act for @t, update the model, return the callback's result. The
  * block is where online_pages() and offline_pages() have it at that event:
  * in its zone from the going-online on, out of it after a cancelled online
@@ -1034,16 +1060,11 @@ static struct slub_hp_block *slub_hp_world_block(const struct slub_hp_world *w,
 int slub_hp_step(struct kunit *test, struct slub_hp_world *w,
 		 const struct slub_hp_action *act, const struct slub_hp_trans *t)
 {
-	struct slub_hp_block *b = slub_hp_world_block(w, t);
+	struct slub_hp_block *b = slub_hp_before_event(test, w, act, t);
 	enum slub_hp_role role = slub_hp_role(act);
 	bool on = slub_hp_dir(act) == SLUB_HP_ON;
 	int ret;
 
-	/* add_memory_resource() onlines the node before any block of it. */
-	if (!node_online(w->nid))
-		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
-	if (on && role == SLUB_HP_GOING)
-		slub_hp_block_enter(b, t->post_normal);
 	ret = slub_hp_notify(test, act->action, slub_hp_arg_nid(w, t->names_nid),
 			     slub_hp_arg_nid(w, t->names_normal), b);
 	if ((on && role == SLUB_HP_CANCEL) || (!on && role == SLUB_HP_DONE))
@@ -1078,7 +1099,8 @@ static int slub_hp_sender_fn(void *data)
  * @act: the action to deliver
  * @t: the transition it belongs to
  *
- * The nodes named are guarded, as slub_hp_notify() does. The thread is
+ * The node and block are brought where the core has them for @act, and
+ * the nodes guarded, as slub_hp_step() and slub_hp_notify() do. The thread is
  * created asleep; wake it with wake_up_process(). It is stopped when the
  * case ends.
  *
@@ -1094,14 +1116,8 @@ struct slub_hp_sender *slub_hp_sender(struct kunit *test, const struct slub_hp_w
 	snd->action = act->action;
 	snd->nid = slub_hp_arg_nid(w, t->names_nid);
 	snd->nid_normal = slub_hp_arg_nid(w, t->names_normal);
-	snd->blk = slub_hp_world_block(w, t);
-	if (!node_online(w->nid))
-		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
-	if (slub_hp_dir(act) == SLUB_HP_ON && slub_hp_role(act) == SLUB_HP_GOING)
-		slub_hp_block_enter(slub_hp_world_block(w, t), t->post_normal);
-	slub_hp_guard_node(test, snd->nid);
-	slub_hp_guard_node(test, snd->nid_normal);
-	slub_hp_guard_node(test, snd->blk->nid);
+	snd->blk = slub_hp_before_event(test, w, act, t);
+	slub_hp_guard_event(test, snd->nid, snd->nid_normal, snd->blk);
 	init_completion(&snd->done);
 	snd->task = kthread_create(slub_hp_sender_fn, snd, "slub_hp_sender");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(snd->task));
