@@ -931,7 +931,7 @@ static void slub_hp_race_hook(struct mm_kunit_slab_watch *watch, void *data)
 		return;
 	r->woken = true;
 	wake_up_process(r->task);
-	r->blocked = READ_ONCE(r->task->__state) == TASK_UNINTERRUPTIBLE;
+	r->blocked = slub_hp_mutex_waited(&slab_mutex);
 }
 
 /*
@@ -941,7 +941,9 @@ static void slub_hp_race_hook(struct mm_kunit_slab_watch *watch, void *data)
  * woken from inside the callback, it blocks on slab_mutex at once and runs
  * the moment the callback releases it, before the callback's next
  * instruction. So the node must be tracked, under slab_mutex, by then; and
- * not before every existing cache has its structure.
+ * not before every existing cache has its structure. Where the scheduler
+ * does not run the racer inside the callback the case proves nothing, and
+ * skips unless it already failed.
  */
 static void test_create_races_online(struct kunit *test)
 {
@@ -980,7 +982,6 @@ static void test_create_races_online(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, r->s);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_destroy_cache, r->s));
 
-	KUNIT_EXPECT_TRUE_MSG(test, r->blocked, "the racer did not block on slab_mutex");
 	KUNIT_EXPECT_FALSE_MSG(test, r->early,
 			       "node %d tracked before every cache had its structure", w.nid);
 	KUNIT_EXPECT_NOT_NULL_MSG(test, get_node(r->s, w.nid),
@@ -990,6 +991,8 @@ static void test_create_races_online(struct kunit *test)
 		KUNIT_EXPECT_NOT_NULL_MSG(test, slub_hp_barn(r->s, w.nid),
 					  "the racing cache lacks a barn on node %d", w.nid);
 	slub_hp_expect_coverage(test, "after the race");
+	if (!r->blocked && test->status == KUNIT_SUCCESS)
+		kunit_skip(test, "the racer was not run inside the callback: no race to judge");
 }
 
 /* ---------------------------------------------------------------------- */

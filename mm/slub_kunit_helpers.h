@@ -170,6 +170,8 @@ enum slub_hp_fault_target {
  * @memless_nid: possible, no memory, untracked, no structures
  * @cpu_nid: online, CPUs, no memory, untracked, no structures
  * @offline_nid: possible but not online
+ * @node_owner: the cache per-node structures are slab objects of, or NULL
+ * @barn_owner: the cache barns are slab objects of, or NULL
  *
  * Chosen by slub_hp_suite_init(); NUMA_NO_NODE where the machine has no
  * such node, and cases that need one skip.
@@ -181,6 +183,8 @@ struct slub_hp_run {
 	int memless_nid;
 	int cpu_nid;
 	int offline_nid;
+	struct kmem_cache *node_owner;
+	struct kmem_cache *barn_owner;
 };
 
 extern struct slub_hp_run slub_hp;
@@ -454,13 +458,6 @@ static inline nodemask_t slub_hp_barn_boot_mask(void)
 	return node_states[N_CPU];
 }
 
-/* Whether @s is the kmalloc cache barns come from. */
-static inline bool slub_hp_is_barn_cache(const struct kmem_cache *s)
-{
-	return (s->flags & SLAB_KMALLOC) &&
-	       s->object_size == kmalloc_size_roundup(sizeof(struct node_barn));
-}
-
 /* Caches keep no CPU partial lists of slabs: CPU sheaves instead. */
 static inline bool slub_hp_has_cpu_partial(struct kmem_cache *s)
 {
@@ -494,11 +491,6 @@ static inline bool slub_hp_wants_barn(struct kmem_cache *s)
 static inline nodemask_t slub_hp_barn_boot_mask(void)
 {
 	return NODE_MASK_NONE;
-}
-
-static inline bool slub_hp_is_barn_cache(const struct kmem_cache *s)
-{
-	return false;
 }
 
 static inline bool slub_hp_has_cpu_partial(struct kmem_cache *s)
@@ -596,6 +588,7 @@ struct slub_hp_ctx {
 };
 
 bool slub_hp_is_node_cache(const struct kmem_cache *s, void *data);
+bool slub_hp_mutex_waited(struct mutex *lock);
 void slub_hp_add_watch(struct kunit *test, struct mm_kunit_slab_watch *watch);
 void slub_hp_watch_allocs(struct kunit *test, enum slub_hp_fault_target fail, unsigned int fail_at);
 void slub_hp_thread_stop(void *task);
