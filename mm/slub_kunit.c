@@ -32,6 +32,7 @@
 #include <linux/kasan.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
+#include <linux/workqueue.h>
 
 #include "slub_kunit_helpers.h"
 
@@ -239,20 +240,61 @@ struct slub_hp_shrinkee {
 	unsigned long before;
 };
 
-/* Fill eight slabs of @c on its node, free all but maybe one object. */
+/* One CPU's share of slub_hp_shrinkee_fill(). */
+struct slub_hp_fill {
+	struct slub_hp_shrinkee *c;
+	void **objs;
+	unsigned int nr;
+	bool keep;
+};
+
+/*
+ * Runs on one CPU: fill @data's slabs and free all their objects but maybe
+ * the first, so that what the CPU keeps (a CPU slab, CPU partial slabs,
+ * sheaves) holds slabs of the node.
+ */
+static long slub_hp_fill_here(void *data)
+{
+	struct slub_hp_fill *f = data;
+	unsigned int i, got;
+
+	for (got = 0; got < f->nr; got++) {
+		f->objs[got] = kmem_cache_alloc_node(f->c->s,
+						     GFP_KERNEL | __GFP_THISNODE, f->c->nid);
+		if (!f->objs[got])
+			break;
+	}
+	if (got < f->nr) {
+		for (i = 0; i < got; i++)
+			kmem_cache_free(f->c->s, f->objs[i]);
+		return -ENOMEM;
+	}
+	for (i = f->keep ? 1 : 0; i < got; i++)
+		kmem_cache_free(f->c->s, f->objs[i]);
+	if (f->keep)
+		f->c->obj = f->objs[0];
+	return 0;
+}
+
+/*
+ * Fill eight slabs of @c on its node from every online CPU, each CPU freeing
+ * what it allocated, all but maybe one object: each CPU may then hold slabs
+ * of the node for @c, as a busy machine's CPUs do.
+ */
 static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c)
 {
-	unsigned int i, nr = oo_objects(c->s->oo) * 8;
-	void **objs = kunit_kcalloc(test, nr, sizeof(*objs), GFP_KERNEL);
+	struct slub_hp_fill f = { .c = c, .nr = oo_objects(c->s->oo) * 8, .keep = c->live };
+	int cpu;
 
-	KUNIT_ASSERT_NOT_NULL(test, objs);
-	for (i = 0; i < nr; i++) {
-		objs[i] = kmem_cache_alloc_node(c->s, GFP_KERNEL | __GFP_THISNODE, c->nid);
-		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	f.objs = kunit_kcalloc(test, f.nr, sizeof(*f.objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f.objs);
+	c->obj = NULL;
+	for_each_online_cpu(cpu) {
+		KUNIT_ASSERT_EQ_MSG(test, work_on_cpu(cpu, slub_hp_fill_here, &f), 0,
+				    "%s: cannot fill slabs on node %d from CPU %d",
+				    c->name, c->nid, cpu);
+		f.keep = false;
 	}
-	for (i = c->live ? 1 : 0; i < nr; i++)
-		kmem_cache_free(c->s, objs[i]);
-	c->obj = c->live ? objs[0] : NULL;
 	/* Under KASAN freed objects wait in quarantine: give them back. */
 	kasan_cache_shrink(c->s);
 	c->before = slub_hp_nr_slabs(c->s);
@@ -602,9 +644,11 @@ static void test_going_online_fails(struct kunit *test)
  * a slab kmem_cache_shrink() would still release: caches that hold only free
  * slabs, on either side (in slab_caches) of a cache still holding a live
  * object, and caches with debug flags (which on node-notifier trees also
- * means without sheaves). The memory notifier sends going-offline for every
- * block, mostly naming no node; the node notifier only when a node loses its
- * last memory, and always names it: here the node that holds the slabs.
+ * means without sheaves); each filled and emptied from every CPU, so that
+ * every CPU's slabs or sheaves hold some of them, not only the callback's.
+ * The memory notifier sends going-offline for every block, mostly naming no
+ * node; the node notifier only when a node loses its last memory, and always
+ * names it: here the node that holds the slabs.
  */
 static void test_going_offline_shrinks(struct kunit *test)
 {
@@ -825,7 +869,8 @@ static int slub_hp_alloc_target(struct kunit *test, const struct slub_hp_alloc_p
 
 /*
  * I5: kmem_cache_alloc_node() with any node id never crashes, and the object
- * comes from where the slow path promises:
+ * comes from where the slow path promises, from a plain cache and from one
+ * with debug flags:
  * - a node with memory supplies the object itself;
  * - a node that cannot supply one (no memory, untracked, offline) makes the
  *   allocation fall back to a node with memory, unless __GFP_THISNODE is
@@ -836,10 +881,20 @@ static int slub_hp_alloc_target(struct kunit *test, const struct slub_hp_alloc_p
 static void test_alloc_node(struct kunit *test)
 {
 	const struct slub_hp_alloc_param *p = test->param_value;
+	unsigned int how = p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN;
 	int nid = slub_hp_alloc_target(test, p);
+	struct kmem_cache *s;
 
-	slub_hp_expect_alloc(test, nid, p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN,
-			     p->desc);
+	slub_hp_expect_alloc(test, nid, how, p->desc);
+	/*
+	 * The same promise from a cache with debug flags, which takes the slow
+	 * path's other branches: no CPU slab (or sheaves), one object at a
+	 * time from a partial or new slab.
+	 */
+	s = slub_hp_create_cache(test, "slub_hp_slowpath_debug", 96,
+				 SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER);
+	slub_hp_expect_alloc_in(test, s, nid, how, "debug cache");
+	kunit_release_action(test, slub_hp_destroy_cache, s);
 }
 
 /* What a CPU of a memoryless node asks for, and how. */

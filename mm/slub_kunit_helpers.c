@@ -1032,7 +1032,7 @@ void slub_hp_advance(struct slub_hp_world *w, const struct slub_hp_action *act,
 static struct slub_hp_block *slub_hp_world_block(const struct slub_hp_world *w,
 						 const struct slub_hp_trans *t)
 {
-	return t == w->trans ? w->blk : w->pre_blk;
+	return t == w->trans || t == w->trans->before ? w->blk : w->pre_blk;
 }
 
 /*
@@ -1291,6 +1291,10 @@ void slub_hp_lead_up(struct kunit *test, struct slub_hp_world *w,
 	} else {
 		if (t->prelude)
 			slub_hp_walk(test, w, t->prelude, SLUB_HP_ON, false, SLUB_HP_END);
+		if (t->before) {
+			slub_hp_walk(test, w, t->before, SLUB_HP_ON, false, SLUB_HP_END);
+			slub_hp_walk(test, w, t->before, SLUB_HP_OFF, false, SLUB_HP_END);
+		}
 		if (t->cycle) {
 			slub_hp_walk(test, w, t, SLUB_HP_ON, false, SLUB_HP_END);
 			slub_hp_walk(test, w, t, SLUB_HP_OFF, false, SLUB_HP_END);

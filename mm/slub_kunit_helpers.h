@@ -98,6 +98,8 @@ enum slub_hp_kind {
  * @post_normal: N_NORMAL_MEMORY after onlining
  * @prelude: the transition that brings the node into the pre state, if any
  * @cycle: run a whole online/offline cycle of this transition first
+ * @before: run a whole online/offline cycle of this other transition first,
+ *	about the same memory block
  */
 struct slub_hp_trans {
 	const char *on;
@@ -111,6 +113,7 @@ struct slub_hp_trans {
 	bool post_memory, post_normal;
 	const struct slub_hp_trans *prelude;
 	bool cycle;
+	const struct slub_hp_trans *before;
 };
 
 static const struct slub_hp_trans slub_hp_first_movable = {
@@ -334,6 +337,16 @@ static const struct slub_hp_trans slub_hp_normal_on_movable = {
 	.prelude = &slub_hp_first_movable,
 };
 
+/*
+ * A node that had normal memory, lost it (and its tracking, under policy
+ * normal, not its caches' structures), then gains and loses movable memory.
+ */
+static const struct slub_hp_trans slub_hp_movable_after_normal = {
+	.on = "none->movable (after normal)", .off = "movable->none (after normal)",
+	.kind = SLUB_HP_MEMLESS_NODE, .names_nid = true, .post_memory = true,
+	.before = &slub_hp_first_normal,
+};
+
 static const struct slub_hp_trans slub_hp_no_change = {
 	.on = "normal->normal", .off = "normal->normal", .kind = SLUB_HP_BOOT_NODE,
 	.pre_memory = true, .pre_normal = true,
@@ -356,7 +369,7 @@ static const struct slub_hp_trans slub_hp_first_node_loss = {
 
 static const struct slub_hp_trans *const slub_hp_transitions[] = {
 	&slub_hp_first_normal, &slub_hp_first_movable,
-	&slub_hp_normal_on_movable, &slub_hp_no_change,
+	&slub_hp_normal_on_movable, &slub_hp_movable_after_normal, &slub_hp_no_change,
 	&slub_hp_offline_first_normal, &slub_hp_boot_loss, &slub_hp_cpu_first_normal,
 	&slub_hp_first_node_loss,
 };
