@@ -124,7 +124,7 @@ static void test_event(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(now, others),
 			      "%s changed the tracking of other nodes", act->name);
 	slub_hp_expect_coverage(test, act->name);
-	alloc_expected = !was_tracked && w.tracked;
+	alloc_expected = !was_tracked && slub_hp_tracked(w.nid);
 	slub_hp_expect_kept(test, before, !alloc_expected, act->name);
 	slub_hp_expect_new_cache_nodes(test, act->name);
 }
@@ -168,7 +168,7 @@ static void test_boot_mask(struct kunit *test)
 			      node_states[N_MEMORY] : node_states[N_NORMAL_MEMORY];
 
 	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(tracked, expected),
-			      "tracked nodes %*pbl, policy %s expects %*pbl",
+			      "policy: tracked nodes %*pbl, policy %s expects %*pbl",
 			      nodemask_pr_args(&tracked), slub_hp_policy_names[slub_hp.policy],
 			      nodemask_pr_args(&expected));
 	KUNIT_EXPECT_TRUE_MSG(test, nodes_subset(barn_boot, barn_tracked),

@@ -1164,7 +1164,11 @@ bool slub_hp_sender_settled(struct slub_hp_sender *snd)
 	return completion_done(&snd->done) || slub_hp_mutex_waited(&slab_mutex);
 }
 
-/* The node's tracking bits are what the model says. */
+/*
+ * The node's tracking bits are what the model says. The one check that
+ * depends on the policy says so first ("policy: "): tools/slub-kunit
+ * validate sorts a case whose only failures are such checks by the policy.
+ */
 void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
 			  const char *when)
 {
@@ -1172,7 +1176,7 @@ void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
 	bool barn_tracked = slub_hp_barn_tracked(w->nid);
 
 	KUNIT_EXPECT_EQ_MSG(test, tracked, w->tracked,
-			    "%s: node %d tracked=%d, policy %s says %d", when, w->nid,
+			    "policy: %s: node %d tracked=%d, policy %s says %d", when, w->nid,
 			    tracked, slub_hp_policy_names[slub_hp.policy], w->tracked);
 	KUNIT_EXPECT_EQ_MSG(test, barn_tracked, w->barn_tracked,
 			    "%s: node %d in slab_barn_nodes=%d, expected %d", when, w->nid,

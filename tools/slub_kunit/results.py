@@ -165,6 +165,56 @@ def failure_lines(log: str, cases: List[str], blocks: int = 2,
 	return out
 
 
+# How the suite begins the message of its one kind of check that depends on
+# the policy expected (mm/slub_kunit_helpers.c, slub_hp_expect_model()).
+POLICY_MARK = 'policy: '
+SUBTEST = re.compile(r'^\s*#\s*Subtest:\s*(.*?)\s*$')
+
+
+def failure_blocks(log: str) -> Dict[str, List[List[str]]]:
+	"""Every 'EXPECTATION (or ASSERTION) FAILED' message of the kernel log,
+	with all the lines that follow it, by the full name of the test it
+	belongs to (suite.case or suite.case.param, as Outcome.cases names
+	them): the innermost test that ends after it."""
+	out: Dict[str, List[List[str]]] = {}
+	path: List[str] = []
+	pending: List[List[str]] = []
+	current: Optional[List[str]] = None
+	for raw in log.splitlines():
+		line = STAMP.sub('', raw).rstrip()
+		sub = SUBTEST.match(line)
+		if sub:
+			path.append(sub.group(1))
+			current = None
+			continue
+		if FAILED_AT.search(line):
+			current = [line.strip()]
+			pending.append(current)
+			continue
+		r = RESULT.match(line)
+		if r:
+			name = r.group(1).strip()
+			if path and path[-1] == name:
+				full = '.'.join(path)
+				path.pop()
+			else:
+				full = '.'.join(path + [name])
+			if pending:
+				out.setdefault(full, []).extend(pending)
+			pending, current = [], None
+			continue
+		if current is not None and line.strip():
+			current.append(line.strip())
+	return out
+
+
+def policy_only(blocks: List[List[str]]) -> bool:
+	"""Whether every one of a test's failure messages is the suite's check
+	against the policy it expects (and there is at least one)."""
+	return bool(blocks) and all(any(line.startswith(POLICY_MARK) for line in block)
+				    for block in blocks)
+
+
 @dataclass
 class RunMeta:
 	"""What a run was made of, written beside its results: the tree, the

@@ -7,8 +7,13 @@
 # session: the same work tree and build directory, so each step recompiles
 # only what that patch touched. A step whose cases failed is booted again
 # under the other policy. Every case whose result differs from the baseline
-# is sorted: one that fails under the expected policy but passes under the
-# other is a policy change; one that fails under both breaks an invariant.
+# is sorted: a case is a policy change only when every check it failed under
+# the expected policy is the suite's check against that policy (its message
+# starts "policy: ") and it passes under the other policy. Any other failed
+# check (I1-I6 are policy-free: they read the tracking the kernel has, not
+# the one a policy predicts) breaks an invariant, whatever the other policy
+# makes of it. Where the log holds no message for a failed case (a crash),
+# the other policy's run alone decides.
 
 import dataclasses
 import fnmatch
@@ -87,8 +92,10 @@ class CaseChange:
 
 
 def classify(base: results.Outcome, patched: results.Outcome,
-	     alt: Optional[results.Outcome]) -> List[CaseChange]:
-	"""Every case whose result differs between baseline and patched."""
+	     alt: Optional[results.Outcome],
+	     blocks: Optional[Dict[str, List[List[str]]]] = None) -> List[CaseChange]:
+	"""Every case whose result differs between baseline and patched; blocks
+	are the patched run's failure messages (results.failure_blocks())."""
 	changes = []
 	for case in sorted(set(base.cases) | set(patched.cases)):
 		b = base.cases.get(case, Status.MISSING)
@@ -100,7 +107,8 @@ def classify(base: results.Outcome, patched: results.Outcome,
 			kind = Change.NEW if b == Status.MISSING else Change.FIXED
 		elif p == Status.MISSING:
 			kind = Change.GONE
-		elif o == Status.PASS:
+		elif o == Status.PASS and (blocks is None or not blocks.get(case) or
+					   results.policy_only(blocks[case])):
 			kind = Change.POLICY
 		else:
 			kind = Change.INVARIANT
@@ -170,7 +178,9 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 			break
 		try:
 			out, _ = s.boot()
-			step.failures = results.failure_lines(s.build.kernel_log(), out.failures())
+			kernel_log = s.build.kernel_log()
+			step.failures = results.failure_lines(kernel_log, out.failures())
+			blocks = results.failure_blocks(kernel_log)
 			alt = None
 			# A hang is no policy matter: the other policy is not booted.
 			if out.failures() and not pipeline.hung(out):
@@ -179,7 +189,7 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 		except HostError as err:
 			step.status, step.line = Step.HOST_FAILED, str(err)
 			break
-		step.changes = classify(base, out, alt)
+		step.changes = classify(base, out, alt, blocks)
 		step.status, step.line = verdict(step.changes, out.problems)
 		step.summary, step.problems = out.summary(), out.problems
 		step.new = [c for c in sorted(set(before) | set(out.cases))

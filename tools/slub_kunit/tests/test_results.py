@@ -177,6 +177,43 @@ class ValidateTest(unittest.TestCase):
 		self.assertEqual(validate.verdict(policy_only, [])[0], Step.POLICY)
 		self.assertEqual(validate.verdict([], [])[0], Step.NO_CHANGE)
 
+	def test_classify_by_message(self):
+		# A case that also failed a policy-free check breaks an invariant,
+		# even where the other policy's tracking makes it pass; one whose
+		# only failures are the policy check is a policy change.
+		from slub_kunit import validate
+		from slub_kunit.status import Change
+		log = '\n'.join([
+			'[    1.0] KTAP version 1',
+			'[    1.0] # Subtest: slub_hotplug',
+			'[    1.0] 1..2',
+			'[    1.1]     # Subtest: test_event',
+			'[    1.1]     # test_event: EXPECTATION FAILED at mm/slub_kunit_helpers.c:10',
+			'[    1.1]     Expected tracked == w->tracked, but',
+			'[    1.1] policy: MEM_ONLINE: node 3 tracked=1, policy normal says 0',
+			'[    1.1]     not ok 1 MEM_ONLINE (nid,-1) none->movable',
+			'[    1.2]     # test_event: EXPECTATION FAILED at mm/slub_kunit_helpers.c:10',
+			'[    1.2] policy: MEM_OFFLINE: node 3 tracked=1, policy normal says 0',
+			'[    1.2]     # test_event: EXPECTATION FAILED at mm/slub_kunit_helpers.c:900',
+			'[    1.2] MEM_OFFLINE: node 3 __GFP_THISNODE, cold cache: no object',
+			'[    1.2]     not ok 2 MEM_OFFLINE (nid,-1) movable->none',
+			'[    1.3] not ok 1 test_event',
+			'[    1.3] not ok 1 slub_hotplug',
+		])
+		blocks = results.failure_blocks(log)
+		on = 'slub_hotplug.test_event.MEM_ONLINE (nid,-1) none->movable'
+		off = 'slub_hotplug.test_event.MEM_OFFLINE (nid,-1) movable->none'
+		self.assertEqual(len(blocks[on]), 1)
+		self.assertEqual(len(blocks[off]), 2)
+		base = results.Outcome(cases={on: P, off: P})
+		patched = results.Outcome(cases={on: F, off: F})
+		alt = results.Outcome(cases={on: P, off: P})
+		kinds = {c.case: c.kind for c in validate.classify(base, patched, alt, blocks)}
+		self.assertEqual(kinds, {on: Change.POLICY, off: Change.INVARIANT})
+		# No message found (a crash): the other policy's run decides.
+		kinds = {c.case: c.kind for c in validate.classify(base, patched, alt, {})}
+		self.assertEqual(kinds, {on: Change.POLICY, off: Change.POLICY})
+
 	def test_classify_notifier_change(self):
 		# A patch that moves the slab to the node notifier renames the
 		# event cases: the old ones are gone, the new ones new, not fixed.
