@@ -602,6 +602,7 @@ struct slub_hp_ctx {
 
 bool slub_hp_is_node_cache(const struct kmem_cache *s, void *data);
 bool slub_hp_mutex_waited(struct mutex *lock);
+void slub_hp_need_event(struct kunit *test, unsigned long action);
 void slub_hp_add_watch(struct kunit *test, struct mm_kunit_slab_watch *watch);
 void slub_hp_watch_allocs(struct kunit *test, enum slub_hp_fault_target fail, unsigned int fail_at);
 void slub_hp_thread_stop(void *task);

@@ -6,6 +6,7 @@
 
 import argparse
 import os
+import re
 import sys
 import unittest
 from typing import List, Optional, Tuple
@@ -55,6 +56,16 @@ def revision(text: str) -> int:
 	if n > 999:
 		raise argparse.ArgumentTypeError(f'{text}: not a revision')
 	return n
+
+
+# --kconfig: one option and a plain value, as kunit.py's --kconfig_add takes it.
+KCONFIG_OPTION = re.compile(r'CONFIG_[A-Z0-9_]+=(?:[ynm]|[0-9]+)')
+
+
+def kconfig_option(text: str) -> str:
+	if not KCONFIG_OPTION.fullmatch(text):
+		raise argparse.ArgumentTypeError(f'{text!r}: not CONFIG_NAME=y, =n, =m or =NUMBER')
+	return text
 
 
 def output_file(text: str) -> str:
@@ -145,6 +156,10 @@ def run_parser() -> argparse.ArgumentParser:
 	p.add_argument('--debug', action='store_true',
 		       help='build with KASAN, lockdep, DEBUG_LIST, DEBUG_VM and kmemleak in a '
 		       'build directory of its own; any splat fails the run')
+	p.add_argument('--kconfig', action='append', default=[], metavar='CONFIG_NAME=V',
+		       type=kconfig_option,
+		       help='build with this option as well (e.g. CONFIG_MEMORY_HOTREMOVE=n), in a '
+		       'build directory of its own; repeatable')
 	p.add_argument('--allow-suite-edits', action='store_true',
 		       help='judge a patch that also edits the suite\'s own files (refused '
 		       'otherwise); the verdict and outputs say it did')
@@ -168,7 +183,7 @@ def request_from(args: argparse.Namespace) -> RunRequest:
 			  policy=args.policy, json_path=args.json_path,
 			  junit_path=args.junit_path, jobs=jobs_for(args), repeat=args.repeat,
 			  distcc=args.distcc,
-			  debug=args.debug, build_dir=args.build_dir,
+			  debug=args.debug, kconfig=args.kconfig, build_dir=args.build_dir,
 			  allow_suite_edits=args.allow_suite_edits, trusted=args.trusted)
 
 
@@ -307,7 +322,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 		raise UsageError('watch judges mail from anyone: --trusted is refused there')
 	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=jobs_for(args),
 			 distcc=args.distcc, policy=args.policy, repeat=args.repeat, debug=args.debug,
-			 build_dir=args.build_dir, allow_suite_edits=args.allow_suite_edits)
+			 kconfig=args.kconfig, build_dir=args.build_dir,
+			 allow_suite_edits=args.allow_suite_edits)
 	pipeline.check_paths(req)
 	return watch.main(args.spool, args.out, req, reply_sender(args.reply_from),
 			  validate.main, once=args.once, interval=args.interval)
@@ -399,6 +415,8 @@ def parser() -> argparse.ArgumentParser:
 	sp.add_argument('--build-dir', metavar='DIR', type=abs_path)
 	sp.add_argument('--repeat', type=int, default=1, choices=range(1, 6), metavar='N')
 	sp.add_argument('--debug', action='store_true')
+	sp.add_argument('--kconfig', action='append', default=[], metavar='CONFIG_NAME=V',
+			type=kconfig_option)
 	sp.add_argument('--allow-suite-edits', action='store_true')
 	sp.set_defaults(func=cmd_watch)
 

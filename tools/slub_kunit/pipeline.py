@@ -9,6 +9,7 @@
 # mutate): no other command on the same cache can change them meanwhile.
 
 import dataclasses
+import hashlib
 import os
 import platform
 import json
@@ -62,6 +63,7 @@ class RunRequest:
 	repeat: int = 1
 	kernel_args: List[str] = field(default_factory=list)
 	debug: bool = False
+	kconfig: List[str] = field(default_factory=list)	# --kconfig: options added
 	build_dir: Optional[str] = None
 	allow_suite_edits: bool = False
 	distcc: Optional[str] = None	# --distcc: DISTCC_HOSTS
@@ -74,7 +76,7 @@ class RunRequest:
 
 	def kconfig_add(self) -> List[str]:
 		out = [f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={self.repeat}'] if self.repeat > 1 else []
-		return out + (DEBUG_KCONFIG if self.debug else [])
+		return out + (DEBUG_KCONFIG if self.debug else []) + self.kconfig
 
 
 @dataclass
@@ -90,6 +92,10 @@ class RunResult:
 
 def build_dir_for(req: RunRequest, src: source.Source) -> str:
 	suffix = '-debug' if req.debug else ''
+	if req.kconfig:
+		# One build directory per set of added options, named by them.
+		digest = hashlib.sha256('\n'.join(sorted(req.kconfig)).encode()).hexdigest()
+		suffix += f'-kconfig-{digest[:10]}'
 	return os.path.abspath(req.build_dir or os.path.join(
 		req.cache, 'build', f'{src.key}-{req.arch}{suffix}'))
 
@@ -161,7 +167,7 @@ def metadata(req: RunRequest, src: source.Source, policy: str,
 		kernel=src.label, arch=req.arch, patches=[patch_meta(p) for p in patches],
 		package=src.package, version=src.version, commit=src.commit,
 		generation=generation or src.generation, policy=policy, fuzz=fuzz,
-		host=platform.node(), debug=req.debug, repeat=req.repeat,
+		host=platform.node(), debug=req.debug, kconfig=list(req.kconfig), repeat=req.repeat,
 		series=[t.as_json() for t in req.threads], sandbox=mode_of(req).value)
 
 

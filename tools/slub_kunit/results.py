@@ -230,6 +230,7 @@ class RunMeta:
 	fuzz: List[str] = field(default_factory=list)
 	host: str = ''
 	debug: bool = False
+	kconfig: List[str] = field(default_factory=list)
 	repeat: int = 1
 	series: List[Dict[str, Any]] = field(default_factory=list)
 	# How the tree's code ran: sandboxed, or trusted (--trusted)

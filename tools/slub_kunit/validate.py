@@ -240,6 +240,8 @@ def reproduce(req: RunRequest, commits: Optional[str]) -> str:
 		cmd += ['--expect-policy', req.policy]
 	if req.debug:
 		cmd.append('--debug')
+	for opt in req.kconfig:
+		cmd += ['--kconfig', opt]
 	if req.repeat > 1:
 		cmd += ['--repeat', str(req.repeat)]
 	line = ' '.join(shlex.quote(c) for c in cmd)

@@ -55,6 +55,19 @@ class CliInputTest(unittest.TestCase):
 		self.assertNotIn("['", err)
 		return err
 
+	def test_kconfig_option(self):
+		for bad in ('CONFIG_X=$(rm -rf ~)', 'X=y', 'CONFIG_X', 'CONFIG_X="a b"'):
+			self.assertOneLineError(['run', '--kconfig', bad], 2, 'not CONFIG_NAME=y')
+		args = cli.parser().parse_args(['run', '--kconfig', 'CONFIG_MEMORY_HOTREMOVE=n',
+						'--kconfig', 'CONFIG_NR_CPUS=4'])
+		self.assertEqual(args.kconfig, ['CONFIG_MEMORY_HOTREMOVE=n', 'CONFIG_NR_CPUS=4'])
+		# Each set of added options builds in a directory of its own.
+		plain = pipeline.RunRequest(cache=self.cache)
+		one = pipeline.RunRequest(cache=self.cache, kconfig=['CONFIG_MEMORY_HOTREMOVE=n'])
+		src = mock.Mock(key='linux-source-6.12')
+		self.assertNotEqual(pipeline.build_dir_for(plain, src), pipeline.build_dir_for(one, src))
+		self.assertIn('CONFIG_MEMORY_HOTREMOVE=n', one.kconfig_add())
+
 	def file(self, name, data=b''):
 		path = os.path.join(self.tmp, name)
 		with open(path, 'wb') as f:
