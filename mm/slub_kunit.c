@@ -677,6 +677,9 @@ static void test_going_offline_shrinks(struct kunit *test)
 		slub_hp_shrinkee_fill(test, &caches[i]);
 	}
 
+	/* The node notifier's going-offline is about the node's last memory. */
+	if (SLUB_HP_NODE_NOTIFIER)
+		slub_hp_frame_last_block(test, block, false);
 	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid, block), NOTIFY_OK);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		after = slub_hp_nr_slabs(caches[i].s);

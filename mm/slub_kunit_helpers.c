@@ -634,6 +634,63 @@ static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bo
 	return h;
 }
 
+/* How many of @b's pages lie in @zone's span (at most its present pages). */
+static unsigned long slub_hp_block_in_zone(const struct slub_hp_block *b, struct zone *zone)
+{
+	unsigned long lo = max(b->start_pfn, zone->zone_start_pfn);
+	unsigned long hi = min(b->start_pfn + b->nr_pages, zone_end_pfn(zone));
+
+	return hi > lo ? min(hi - lo, zone->present_pages) : 0;
+}
+
+/**
+ * slub_hp_frame_last_block() - make @b a boot node's last (normal) memory
+ * @test: the running case
+ * @b: an online block of the node
+ * @movable: the node keeps movable memory (it loses its last normal memory)
+ *
+ * The core sends the going-offline of a node's last (normal) memory only
+ * once the node's other blocks are offline. So count present only @b's
+ * pages in the zones that go (up to ZONE_NORMAL if @movable, the rest then
+ * counting in ZONE_MOVABLE; else all zones). Does nothing where that is so
+ * already. Only the counts change; the pages stay where they are and in
+ * use. Undone when the case ends.
+ */
+void slub_hp_frame_last_block(struct kunit *test, const struct slub_hp_block *b,
+			      bool movable)
+{
+	pg_data_t *pgdat = NODE_DATA(b->nid);
+	unsigned long moved = 0, keep, total = 0;
+	struct slub_hp_hidden *h;
+	int z, last = movable ? ZONE_NORMAL : MAX_NR_ZONES - 1;
+
+	for (z = 0; z <= last; z++)
+		if (pgdat->node_zones[z].present_pages !=
+		    slub_hp_block_in_zone(b, &pgdat->node_zones[z]))
+			break;
+	if (z > last)
+		return;
+	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->nid = b->nid;
+	mem_hotplug_begin();
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		h->present[z] = pgdat->node_zones[z].present_pages;
+	h->node_present = pgdat->node_present_pages;
+	for (z = 0; z <= last; z++) {
+		keep = slub_hp_block_in_zone(b, &pgdat->node_zones[z]);
+		moved += pgdat->node_zones[z].present_pages - keep;
+		pgdat->node_zones[z].present_pages = keep;
+	}
+	if (movable)
+		pgdat->node_zones[ZONE_MOVABLE].present_pages += moved;
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		total += pgdat->node_zones[z].present_pages;
+	pgdat->node_present_pages = total;
+	mem_hotplug_done();
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_show_zones, h));
+}
+
 /* Guard the nodes an event names, and its block's node: a callback may act on it. */
 static void slub_hp_guard_event(struct kunit *test, int nid, int nid_normal,
 				const struct slub_hp_block *b)
@@ -660,7 +717,7 @@ void slub_hp_need_event(struct kunit *test, unsigned long action)
 		return;
 	for (role = 0; role < SLUB_HP_END; role++)
 		if (off[role].name && off[role].action == action)
-			kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE: without it the core never sends %s",
+			kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE: the core never sends %s",
 				   off[role].name);
 }
 
@@ -1074,6 +1131,8 @@ static struct slub_hp_block *slub_hp_before_event(struct kunit *test,
 		KUNIT_ASSERT_EQ(test, 0, mm_kunit_set_node_state(test, w->nid, N_ONLINE, true));
 	if (slub_hp_dir(act) == SLUB_HP_ON && slub_hp_role(act) == SLUB_HP_GOING)
 		slub_hp_block_enter(b, t->post_normal);
+	if (t->starts_online && slub_hp_dir(act) == SLUB_HP_OFF && !w->hidden)
+		slub_hp_frame_last_block(test, b, t->pre_memory);
 	return b;
 }
 

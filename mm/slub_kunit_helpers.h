@@ -645,6 +645,8 @@ struct slub_hp_block {
 };
 
 struct slub_hp_block *slub_hp_block(struct kunit *test, int nid, bool spare);
+void slub_hp_frame_last_block(struct kunit *test, const struct slub_hp_block *b,
+			      bool movable);
 int slub_hp_notify(struct kunit *test, unsigned long action, int nid, int nid_normal,
 		   const struct slub_hp_block *b);
 
