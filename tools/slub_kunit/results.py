@@ -133,35 +133,15 @@ RESULT = re.compile(r'^\s*(?:not )?ok \d+ (.*?)(?:\s+#.*)?$')
 def failure_lines(log: str, cases: List[str], blocks: int = 2,
 		  lines: int = 5) -> Dict[str, List[str]]:
 	"""KUnit's own account of why each of cases failed: the first blocks
-	'EXPECTATION FAILED at file:line' messages of each, with up to lines
-	lines that follow, read from the kernel log. A message belongs to the
-	innermost test that ends after it (a parameter, or the case)."""
-	by_name: Dict[str, List[List[str]]] = {}
-	pending: List[List[str]] = []
-	current: Optional[List[str]] = None
-	for raw in log.splitlines():
-		line = STAMP.sub('', raw).rstrip()
-		m = FAILED_AT.search(line)
-		if m:
-			where = re.sub(r'^(\.\./)+work/[^/]+/', '', m.group(3))
-			current = [f'{m.group(2)}{where}{m.group(4)}']
-			pending.append(current)
-			continue
-		r = RESULT.match(line)
-		if r:
-			if pending:
-				by_name.setdefault(r.group(1).strip(), []).extend(pending)
-			pending, current = [], None
-			continue
-		if current is not None and len(current) <= lines and line.strip() and \
-		   not line.lstrip().startswith(('KTAP', '1..', '# Subtest')):
-			current.append(line.strip())
+	failure messages of each (failure_blocks()), each with up to lines
+	lines that follow it."""
+	found = failure_blocks(log)
 	out: Dict[str, List[str]] = {}
 	for case in cases:
-		parts = case.split('.')
-		found = by_name.get(parts[-1]) or by_name.get('.'.join(parts[2:]), [])
-		if found:
-			out[case] = [text for block in found[:blocks] for text in block]
+		# A log cut before its subtest headers names a test by its last name.
+		mine = found.get(case) or found.get(case.split('.')[-1], [])
+		if mine:
+			out[case] = [text for block in mine[:blocks] for text in block[:lines + 1]]
 	return out
 
 
@@ -172,10 +152,10 @@ SUBTEST = re.compile(r'^\s*#\s*Subtest:\s*(.*?)\s*$')
 
 
 def failure_blocks(log: str) -> Dict[str, List[List[str]]]:
-	"""Every 'EXPECTATION (or ASSERTION) FAILED' message of the kernel log,
-	with all the lines that follow it, by the full name of the test it
-	belongs to (suite.case or suite.case.param, as Outcome.cases names
-	them): the innermost test that ends after it."""
+	"""Every 'EXPECTATION (or ASSERTION) FAILED at file:line' message of the
+	kernel log, with all the lines that follow it, by the full name of the
+	test it belongs to (suite.case or suite.case.param, as Outcome.cases
+	names them): the innermost test that ends after it."""
 	out: Dict[str, List[List[str]]] = {}
 	path: List[str] = []
 	pending: List[List[str]] = []
@@ -187,8 +167,10 @@ def failure_blocks(log: str) -> Dict[str, List[List[str]]]:
 			path.append(sub.group(1))
 			current = None
 			continue
-		if FAILED_AT.search(line):
-			current = [line.strip()]
+		m = FAILED_AT.search(line)
+		if m:
+			where = re.sub(r'^(\.\./)+work/[^/]+/', '', m.group(3))
+			current = [f'{m.group(2)}{where}{m.group(4)}']
 			pending.append(current)
 			continue
 		r = RESULT.match(line)
@@ -203,7 +185,8 @@ def failure_blocks(log: str) -> Dict[str, List[List[str]]]:
 				out.setdefault(full, []).extend(pending)
 			pending, current = [], None
 			continue
-		if current is not None and line.strip():
+		if current is not None and line.strip() and \
+		   not line.lstrip().startswith(('KTAP', '1..')):
 			current.append(line.strip())
 	return out
 
