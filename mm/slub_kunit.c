@@ -168,7 +168,7 @@ static void test_boot_mask(struct kunit *test)
 			      node_states[N_MEMORY] : node_states[N_NORMAL_MEMORY];
 
 	KUNIT_EXPECT_TRUE_MSG(test, nodes_equal(tracked, expected),
-			      "policy: tracked nodes %*pbl, policy %s expects %*pbl",
+			      SLUB_HP_POLICY_MARK "tracked nodes %*pbl, policy %s expects %*pbl",
 			      nodemask_pr_args(&tracked), slub_hp_policy_names[slub_hp.policy],
 			      nodemask_pr_args(&expected));
 	KUNIT_EXPECT_TRUE_MSG(test, nodes_subset(barn_boot, barn_tracked),
@@ -653,14 +653,13 @@ static void test_going_online_fails(struct kunit *test)
 static void test_going_offline_shrinks(struct kunit *test)
 {
 	const struct slub_hp_action *going = slub_hp_action(SLUB_HP_OFF, SLUB_HP_GOING);
-	const slab_flags_t debug = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
 	int nid = SLUB_HP_NODE_NOTIFIER ? slub_hp.normal_nid : NUMA_NO_NODE;
 	struct slub_hp_shrinkee caches[] = {
 		{ .name = "slub_hp_free_older" },
 		{ .name = "slub_hp_live", .live = true },
 		{ .name = "slub_hp_free_newer" },
-		{ .name = "slub_hp_debug", .flags = debug },
-		{ .name = "slub_hp_debug_live", .flags = debug, .live = true },
+		{ .name = "slub_hp_debug", .flags = SLUB_HP_DEBUG_FLAGS },
+		{ .name = "slub_hp_debug_live", .flags = SLUB_HP_DEBUG_FLAGS, .live = true },
 	};
 	struct slub_hp_block *block;
 	unsigned long after;
@@ -887,7 +886,6 @@ static void test_alloc_node(struct kunit *test)
 	const struct slub_hp_alloc_param *p = test->param_value;
 	unsigned int how = p->thisnode ? SLUB_HP_ALLOC_THISNODE : SLUB_HP_ALLOC_PLAIN;
 	int nid = slub_hp_alloc_target(test, p);
-	struct kmem_cache *s;
 
 	slub_hp_expect_alloc(test, nid, how, p->desc);
 	/*
@@ -895,10 +893,7 @@ static void test_alloc_node(struct kunit *test)
 	 * path's other branches: no CPU slab (or sheaves), one object at a
 	 * time from a partial or new slab.
 	 */
-	s = slub_hp_create_cache(test, "slub_hp_slowpath_debug", 96,
-				 SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER);
-	slub_hp_expect_alloc_in(test, s, nid, how, "debug cache");
-	kunit_release_action(test, slub_hp_destroy_cache, s);
+	slub_hp_expect_alloc(test, nid, how | SLUB_HP_ALLOC_DEBUG, "debug cache");
 }
 
 /* What a CPU of a memoryless node asks for, and how. */

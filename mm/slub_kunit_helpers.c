@@ -599,41 +599,6 @@ static void slub_hp_show_zones(void *data)
 	mem_hotplug_done();
 }
 
-/*
- * Make a boot node's zones agree with node_states[] while its loss of
- * memory is mocked: its zones up to ZONE_NORMAL count no present pages,
- * and with @movable their pages count in ZONE_MOVABLE instead (the node
- * keeps movable memory), else the node counts none at all. Only the counts
- * change, the pages stay where they are and in use.
- */
-static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bool movable)
-{
-	struct slub_hp_hidden *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
-	pg_data_t *pgdat = NODE_DATA(nid);
-	unsigned long moved = 0;
-	int z;
-
-	KUNIT_ASSERT_NOT_NULL(test, h);
-	h->nid = nid;
-	mem_hotplug_begin();
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		h->present[z] = pgdat->node_zones[z].present_pages;
-	h->node_present = pgdat->node_present_pages;
-	for (z = 0; z < MAX_NR_ZONES; z++) {
-		if (movable && z > ZONE_NORMAL)
-			continue;
-		moved += pgdat->node_zones[z].present_pages;
-		pgdat->node_zones[z].present_pages = 0;
-	}
-	if (movable)
-		pgdat->node_zones[ZONE_MOVABLE].present_pages += moved;
-	else
-		pgdat->node_present_pages = 0;
-	mem_hotplug_done();
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_show_zones, h));
-	return h;
-}
-
 /* How many of @b's pages lie in @zone's span (at most its present pages). */
 static unsigned long slub_hp_block_in_zone(const struct slub_hp_block *b, struct zone *zone)
 {
@@ -641,6 +606,53 @@ static unsigned long slub_hp_block_in_zone(const struct slub_hp_block *b, struct
 	unsigned long hi = min(b->start_pfn + b->nr_pages, zone_end_pfn(zone));
 
 	return hi > lo ? min(hi - lo, zone->present_pages) : 0;
+}
+
+/*
+ * Count present, in @nid's zones that go (those up to ZONE_NORMAL if
+ * @movable, else all), only @b's pages (none without @b); with @movable the
+ * rest counts in ZONE_MOVABLE (the node keeps movable memory). Only the
+ * counts change, the pages stay where they are and in use. The counts are
+ * put back when the case ends, or earlier with slub_hp_show_zones().
+ */
+static struct slub_hp_hidden *slub_hp_recount_zones(struct kunit *test, int nid,
+						    const struct slub_hp_block *b, bool movable)
+{
+	struct slub_hp_hidden *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	int z, last = movable ? ZONE_NORMAL : MAX_NR_ZONES - 1;
+	pg_data_t *pgdat = NODE_DATA(nid);
+	unsigned long moved = 0, keep, total = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->nid = nid;
+	mem_hotplug_begin();
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		h->present[z] = pgdat->node_zones[z].present_pages;
+	h->node_present = pgdat->node_present_pages;
+	for (z = 0; z <= last; z++) {
+		keep = b ? slub_hp_block_in_zone(b, &pgdat->node_zones[z]) : 0;
+		moved += pgdat->node_zones[z].present_pages - keep;
+		pgdat->node_zones[z].present_pages = keep;
+	}
+	if (movable)
+		pgdat->node_zones[ZONE_MOVABLE].present_pages += moved;
+	for (z = 0; z < MAX_NR_ZONES; z++)
+		total += pgdat->node_zones[z].present_pages;
+	pgdat->node_present_pages = total;
+	mem_hotplug_done();
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_show_zones, h));
+	return h;
+}
+
+/*
+ * Make a boot node's zones agree with node_states[] while its loss of
+ * memory is mocked: its zones up to ZONE_NORMAL count no present pages,
+ * and with @movable their pages count in ZONE_MOVABLE instead (the node
+ * keeps movable memory), else the node counts none at all.
+ */
+static struct slub_hp_hidden *slub_hp_hide_zones(struct kunit *test, int nid, bool movable)
+{
+	return slub_hp_recount_zones(test, nid, NULL, movable);
 }
 
 /**
@@ -660,35 +672,14 @@ void slub_hp_frame_last_block(struct kunit *test, const struct slub_hp_block *b,
 			      bool movable)
 {
 	pg_data_t *pgdat = NODE_DATA(b->nid);
-	unsigned long moved = 0, keep, total = 0;
-	struct slub_hp_hidden *h;
 	int z, last = movable ? ZONE_NORMAL : MAX_NR_ZONES - 1;
 
 	for (z = 0; z <= last; z++)
 		if (pgdat->node_zones[z].present_pages !=
 		    slub_hp_block_in_zone(b, &pgdat->node_zones[z]))
 			break;
-	if (z > last)
-		return;
-	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, h);
-	h->nid = b->nid;
-	mem_hotplug_begin();
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		h->present[z] = pgdat->node_zones[z].present_pages;
-	h->node_present = pgdat->node_present_pages;
-	for (z = 0; z <= last; z++) {
-		keep = slub_hp_block_in_zone(b, &pgdat->node_zones[z]);
-		moved += pgdat->node_zones[z].present_pages - keep;
-		pgdat->node_zones[z].present_pages = keep;
-	}
-	if (movable)
-		pgdat->node_zones[ZONE_MOVABLE].present_pages += moved;
-	for (z = 0; z < MAX_NR_ZONES; z++)
-		total += pgdat->node_zones[z].present_pages;
-	pgdat->node_present_pages = total;
-	mem_hotplug_done();
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_show_zones, h));
+	if (z <= last)
+		slub_hp_recount_zones(test, b->nid, b, movable);
 }
 
 /* Guard the nodes an event names, and its block's node: a callback may act on it. */
@@ -1247,9 +1238,8 @@ bool slub_hp_sender_settled(struct slub_hp_sender *snd)
 }
 
 /*
- * The node's tracking bits are what the model says. The one check that
- * depends on the policy says so first ("policy: "): tools/slub-kunit
- * validate sorts a case whose only failures are such checks by the policy.
+ * The node's tracking bits are what the model says; the one check that
+ * depends on the policy begins with SLUB_HP_POLICY_MARK.
  */
 void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
 			  const char *when)
@@ -1258,8 +1248,8 @@ void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
 	bool barn_tracked = slub_hp_barn_tracked(w->nid);
 
 	KUNIT_EXPECT_EQ_MSG(test, tracked, w->tracked,
-			    "policy: %s: node %d tracked=%d, policy %s says %d", when, w->nid,
-			    tracked, slub_hp_policy_names[slub_hp.policy], w->tracked);
+			    SLUB_HP_POLICY_MARK "%s: node %d tracked=%d, policy %s says %d",
+			    when, w->nid, tracked, slub_hp_policy_names[slub_hp.policy], w->tracked);
 	KUNIT_EXPECT_EQ_MSG(test, barn_tracked, w->barn_tracked,
 			    "%s: node %d in slab_barn_nodes=%d, expected %d", when, w->nid,
 			    barn_tracked, w->barn_tracked);
@@ -1827,11 +1817,14 @@ void slub_hp_expect_alloc_in(struct kunit *test, struct kmem_cache *s, int nid,
 	}
 }
 
-/* The same, from a cache created for the check. */
+/* The same, from a cache created for the check (@flags: SLUB_HP_ALLOC_*). */
 void slub_hp_expect_alloc(struct kunit *test, int nid, unsigned int flags,
 			  const char *when)
 {
-	struct kmem_cache *s = slub_hp_create_cache(test, "slub_hp_slowpath", 96, 0);
+	bool debug = flags & SLUB_HP_ALLOC_DEBUG;
+	struct kmem_cache *s = slub_hp_create_cache(test, debug ? "slub_hp_slowpath_debug" :
+						    "slub_hp_slowpath", 96,
+						    debug ? SLUB_HP_DEBUG_FLAGS : 0);
 
 	slub_hp_expect_alloc_in(test, s, nid, flags, when);
 	kunit_release_action(test, slub_hp_destroy_cache, s);

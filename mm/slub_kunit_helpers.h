@@ -192,6 +192,13 @@ struct slub_hp_run {
 
 extern struct slub_hp_run slub_hp;
 
+/*
+ * How the one kind of check that depends on the policy begins its message:
+ * tools/slub-kunit validate calls a case whose only failures are such
+ * checks a policy change (results.POLICY_MARK there).
+ */
+#define SLUB_HP_POLICY_MARK	"policy: "
+
 /* ---------------------------------------------------------------------- */
 /* What differs between trees                                             */
 /* ---------------------------------------------------------------------- */
@@ -758,10 +765,14 @@ struct slub_hp_world slub_hp_world(struct kunit *test, const struct slub_hp_tran
 /* The allocation slow path                                               */
 /* ---------------------------------------------------------------------- */
 
-/* Which allocations slub_hp_expect_alloc() makes. */
+/* Which allocations slub_hp_expect_alloc() makes, and from which cache. */
 #define SLUB_HP_ALLOC_PLAIN	BIT(0)
 #define SLUB_HP_ALLOC_THISNODE	BIT(1)
 #define SLUB_HP_ALLOC_BOTH	(SLUB_HP_ALLOC_PLAIN | SLUB_HP_ALLOC_THISNODE)
+#define SLUB_HP_ALLOC_DEBUG	BIT(2)	/* a cache with SLUB_HP_DEBUG_FLAGS */
+
+/* The debug flags of the tests' debug caches (no sheaves on 7.x). */
+#define SLUB_HP_DEBUG_FLAGS	(SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER)
 
 void slub_hp_expect_alloc_in(struct kunit *test, struct kmem_cache *s, int nid, unsigned int flags,
 			     const char *when);

@@ -420,7 +420,8 @@ static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *
 	KUNIT_EXPECT_EQ_MSG(test, node_state(w->nid, N_NORMAL_MEMORY), normal,
 			    "%s: N_NORMAL_MEMORY of node %d", when, w->nid);
 	KUNIT_EXPECT_EQ_MSG(test, slub_hp_tracked(w->nid), w->tracked,
-			    "policy: %s: node %d tracked=%d, policy %s says %d", when, w->nid,
+			    SLUB_HP_POLICY_MARK "%s: node %d tracked=%d, policy %s says %d",
+			    when, w->nid,
 			    slub_hp_tracked(w->nid), slub_hp_policy_names[slub_hp.policy],
 			    w->tracked);
 	slub_hp_expect_coverage(test, when);
