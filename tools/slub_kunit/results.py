@@ -130,12 +130,11 @@ FAILED_AT = re.compile(r'#\s*(\S+): ((?:EXPECTATION|ASSERTION) FAILED at )(\S+)(
 RESULT = re.compile(r'^\s*(?:not )?ok \d+ (.*?)(?:\s+#.*)?$')
 
 
-def failure_lines(log: str, cases: List[str], blocks: int = 2,
+def failure_lines(found: Dict[str, List[List[str]]], cases: List[str], blocks: int = 2,
 		  lines: int = 5) -> Dict[str, List[str]]:
 	"""KUnit's own account of why each of cases failed: the first blocks
-	failure messages of each (failure_blocks()), each with up to lines
-	lines that follow it."""
-	found = failure_blocks(log)
+	failure messages of each, as failure_blocks() found them in the kernel
+	log, each with up to lines lines that follow it."""
 	out: Dict[str, List[str]] = {}
 	for case in cases:
 		# A log cut before its subtest headers names a test by its last name.

@@ -178,9 +178,8 @@ def run_steps(s: pipeline.Session, series: List[Patch],
 			break
 		try:
 			out, _ = s.boot()
-			kernel_log = s.build.kernel_log()
-			step.failures = results.failure_lines(kernel_log, out.failures())
-			blocks = results.failure_blocks(kernel_log)
+			blocks = results.failure_blocks(s.build.kernel_log())
+			step.failures = results.failure_lines(blocks, out.failures())
 			alt = None
 			# A hang is no policy matter: the other policy is not booted.
 			if out.failures() and not pipeline.hung(out):
