@@ -160,7 +160,8 @@ def _same_content(a: str, b: str) -> bool:
 def _read_manifest(work: str) -> List[str]:
 	try:
 		with open(state_path(work, MANIFEST)) as f:
-			return [l.rstrip('\n') for l in f if l.strip()]
+			# mark_modified() appends: a path may be listed twice.
+			return list(dict.fromkeys(l.rstrip('\n') for l in f if l.strip()))
 	except FileNotFoundError:
 		return []
 

@@ -187,6 +187,20 @@ class WorkTreeTest(unittest.TestCase):
 		self.assertEqual(snapshot(work), work_before)
 		self.assertEqual(snapshot(self.pristine), self.before)
 
+	def test_failing_patch_after_a_path_marked_twice(self):
+		"""mark_modified() appends: a path the manifest lists twice is put
+		back once, and a failing patch still leaves the tree as it was."""
+		work = self.prepare([self.patch_file('b.patch', PATCH_B)])
+		tree.mark_modified(work, 'mm/slub.c')
+		tree.mark_modified(work, 'mm/slub.c')
+		work_before = snapshot(work)
+		with self.assertRaises(UserError) as ctx:
+			self.prepare([self.patch_file('bad.patch', PATCH_BAD)])
+		self.assertEqual(ctx.exception.code, EXIT_PATCH)
+		self.assertEqual({k: v[0] for k, v in snapshot(work).items()},
+				 {k: v[0] for k, v in work_before.items()})
+		self.assertEqual(snapshot(self.pristine), self.before)
+
 	def test_mutant_edit_then_back(self):
 		work = self.prepare([], edits={'mm/slub.c': 'int mutant;\n'})
 		self.assertEqual(self.read(work, 'mm/slub.c'), 'int mutant;\n')
