@@ -136,37 +136,40 @@ static bool slub_hp_give_node(struct kmem_cache *s, int nid)
 }
 
 /*
- * Take away @s's structure for @nid, as free_kmem_cache_nodes() does for
- * each node; unless it still holds slabs, which only the cache's
- * destruction may free. Returns false then.
+ * Unpublish @s's structure for @nid, unless it still holds slabs, which only
+ * the cache's destruction may free. Returns the structure, for
+ * slub_hp_free_retired() to free; NULL if there is none or it is kept.
+ * *@kept tells the two apart.
  */
-static bool slub_hp_put_node(struct kmem_cache *s, int nid)
+static struct kmem_cache_node *slub_hp_retire_node(struct kmem_cache *s, int nid, bool *kept)
 {
 	struct kmem_cache_node *n = get_node(s, nid);
 
-	if (n && (n->nr_partial || node_nr_slabs(n)))
-		return false;
-	*slub_hp_node_slot(s, nid) = NULL;
-	kmem_cache_free(kmem_cache_node, n);
-	return true;
+	*kept = n && (n->nr_partial || node_nr_slabs(n));
+	if (!n || *kept)
+		return NULL;
+	WRITE_ONCE(*slub_hp_node_slot(s, nid), NULL);
+	return n;
 }
 
 /*
- * Take away @s's barn for @nid, as free_kmem_cache_nodes() does; unless it
- * holds sheaves, which free_kmem_cache_nodes() warns about. Returns false
- * then.
+ * The same for @s's barn for @nid; kept while it holds sheaves, which
+ * free_kmem_cache_nodes() warns about.
  */
-static bool slub_hp_put_barn(struct kmem_cache *s, int nid)
+static void *slub_hp_retire_barn(struct kmem_cache *s, int nid, bool *kept)
 {
 #if SLUB_HP_HAVE_BARNS
 	struct node_barn *barn = get_barn_node(s, nid);
 
-	if (barn && (barn->nr_full || barn->nr_empty))
-		return false;
-	s->per_node[nid].barn = NULL;
-	kfree(barn);
+	*kept = barn && (barn->nr_full || barn->nr_empty);
+	if (!barn || *kept)
+		return NULL;
+	WRITE_ONCE(s->per_node[nid].barn, NULL);
+	return barn;
+#else
+	*kept = false;
+	return NULL;
 #endif
-	return true;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -317,38 +320,108 @@ static bool slub_hp_listed(struct kmem_cache **list, unsigned int nr, struct kme
 	return false;
 }
 
+/**
+ * struct slub_hp_retired - structures a restore unpublished
+ * @nodes: per-node structures, from the kmem_cache_node cache
+ * @barns: barns, from kmalloc
+ * @nr_nodes: entries in @nodes
+ * @nr_barns: entries in @barns
+ * @size: room in each array
+ */
+struct slub_hp_retired {
+	struct kmem_cache_node **nodes;
+	void **barns;
+	unsigned int nr_nodes;
+	unsigned int nr_barns;
+	unsigned int size;
+};
+
 /*
- * Put the tracking bits back and free what the case allocated for g->nid.
- * Nothing is freed that still holds slabs or sheaves, and a node that
+ * Free what a restore unpublished, once no reader can hold it. SLUB's own
+ * offline never frees a per-node structure, because nothing but
+ * slab_mutex, which get_node() users do not take, orders them against it:
+ * a reader on the allocation or free path may have loaded the pointer just
+ * cleared and been preempted before taking n->list_lock. Those readers
+ * load and use it without sleeping in between, so once every task has gone
+ * through a voluntary context switch (or user mode, or idle), as
+ * synchronize_rcu_tasks() waits for, none holds it. On a kernel that
+ * cannot be preempted that is an ordinary RCU grace period, and the option
+ * selects NEED_TASKS_RCU for the others.
+ */
+static void slub_hp_free_retired(struct slub_hp_retired *r)
+{
+	unsigned int i;
+
+	if (r->nr_nodes || r->nr_barns)
+		synchronize_rcu_tasks();
+	for (i = 0; i < r->nr_nodes; i++)
+		kmem_cache_free(kmem_cache_node, r->nodes[i]);
+	for (i = 0; i < r->nr_barns; i++)
+		kfree(r->barns[i]);
+	kfree(r->nodes);
+	kfree(r->barns);
+}
+
+/* Put back @s's share of g->nid's state; what is taken away goes to @r. */
+static void slub_hp_restore_cache(struct slub_hp_guard *g, struct kmem_cache *s,
+				  struct slub_hp_retired *r)
+{
+	void *gone;
+	bool kept;
+
+	/* Created while the node was untracked: cover it again (I1). */
+	if (!get_node(s, g->nid) && g->tracked && !slub_hp_give_node(s, g->nid))
+		pr_err("slub_hotplug: %s lacks node %d\n", s->name, g->nid);
+	/* A cache created meanwhile rightly covers a node still tracked. */
+	if (get_node(s, g->nid) && !g->tracked && !slub_hp_listed(g->caches, g->nr, s) &&
+	    r->nr_nodes < r->size) {
+		gone = slub_hp_retire_node(s, g->nid, &kept);
+		if (gone)
+			r->nodes[r->nr_nodes++] = gone;
+		if (kept)
+			pr_err("slub_hotplug: %s keeps slabs on node %d\n", s->name, g->nid);
+	}
+	if (slub_hp_barn(s, g->nid) && !g->barn_tracked &&
+	    !slub_hp_listed(g->barns, g->nr, s) && r->nr_barns < r->size) {
+		gone = slub_hp_retire_barn(s, g->nid, &kept);
+		if (gone)
+			r->barns[r->nr_barns++] = gone;
+		if (kept)
+			pr_err("slub_hotplug: %s keeps sheaves on node %d\n", s->name, g->nid);
+	}
+}
+
+/*
+ * Put the tracking bits back and take away what the case added for g->nid.
+ * Nothing is taken that still holds slabs or sheaves, and a node that
  * really has memory now (a real offline that failed) stays tracked with
  * its structures: taking them away would crash the next allocation there.
- * The case's final check reports what was left.
+ * What is taken is freed only when no reader can hold it. The case's final
+ * check reports what was left.
  */
 static void slub_hp_restore_node(void *data)
 {
 	struct slub_hp_guard *g = data;
+	struct slub_hp_retired r = {};
 	struct kmem_cache *s;
 
 	if (slub_hp_supplies(g->nid) && !g->tracked) {
 		pr_err("slub_hotplug: node %d has memory again; left tracked\n", g->nid);
 		return;
 	}
+	r.size = slub_hp_nr_caches() + 16;
+	r.nodes = kcalloc(r.size, sizeof(*r.nodes), GFP_KERNEL);
+	r.barns = kcalloc(r.size, sizeof(*r.barns), GFP_KERNEL);
+	if (!r.nodes || !r.barns)
+		r.size = 0;
+
 	mutex_lock(&slab_mutex);
 	slub_hp_set_tracked(g->nid, g->tracked);
 	slub_hp_set_barn_tracked(g->nid, g->barn_tracked);
-	list_for_each_entry(s, &slab_caches, list) {
-		/* Created while the node was untracked: cover it again (I1). */
-		if (!get_node(s, g->nid) && g->tracked && !slub_hp_give_node(s, g->nid))
-			pr_err("slub_hotplug: %s lacks node %d\n", s->name, g->nid);
-		/* A cache created meanwhile rightly covers a node still tracked. */
-		if (get_node(s, g->nid) && !g->tracked && !slub_hp_listed(g->caches, g->nr, s) &&
-		    !slub_hp_put_node(s, g->nid))
-			pr_err("slub_hotplug: %s keeps slabs on node %d\n", s->name, g->nid);
-		if (slub_hp_barn(s, g->nid) && !g->barn_tracked &&
-		    !slub_hp_listed(g->barns, g->nr, s) && !slub_hp_put_barn(s, g->nid))
-			pr_err("slub_hotplug: %s keeps sheaves on node %d\n", s->name, g->nid);
-	}
+	list_for_each_entry(s, &slab_caches, list)
+		slub_hp_restore_cache(g, s, &r);
 	mutex_unlock(&slab_mutex);
+	slub_hp_free_retired(&r);
 }
 
 unsigned int slub_hp_nr_caches(void)
@@ -1249,7 +1322,8 @@ void slub_hp_expect_model(struct kunit *test, const struct slub_hp_world *w,
 
 	KUNIT_EXPECT_EQ_MSG(test, tracked, w->tracked,
 			    SLUB_HP_POLICY_MARK "%s: node %d tracked=%d, policy %s says %d",
-			    when, w->nid, tracked, slub_hp_policy_names[slub_hp.policy], w->tracked);
+			    when, w->nid, tracked, slub_hp_policy_names[slub_hp.policy],
+			    w->tracked);
 	KUNIT_EXPECT_EQ_MSG(test, barn_tracked, w->barn_tracked,
 			    "%s: node %d in slab_barn_nodes=%d, expected %d", when, w->nid,
 			    barn_tracked, w->barn_tracked);
