@@ -1080,7 +1080,10 @@ static struct kunit_suite slub_hotplug_suite = {
 };
 
 /*
- * Registered at the end of slub_kunit_real.c, with the real-hotplug suite
- * after it: suites run in the order of one kunit_test_suites(), but two
+ * With the real-hotplug suite, registered at the end of slub_kunit_real.c,
+ * before it: suites run in the order of one kunit_test_suites(), but two
  * registrations in one file run in whatever order the compiler emits them.
  */
+#ifndef CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST
+kunit_test_suite(slub_hotplug_suite);
+#endif

@@ -6,7 +6,8 @@
  * files does. The machine needs such a node (the QEMU machine in
  * tools/testing/kunit/qemu_configs/x86_64_slub_numa.py has one); elsewhere
  * the cases skip. Part of mm/slub.c, which includes it after
- * mm/slub_kunit.c; the helpers are those of mm/slub_kunit_helpers.h.
+ * mm/slub_kunit.c under CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST; the helpers
+ * are those of mm/slub_kunit_helpers.h.
  */
 
 #include <kunit/test.h>
@@ -40,7 +41,6 @@ struct slub_hp_blocks {
 	struct memory_block *mem[SLUB_HP_MAX_BLOCKS];
 };
 
-#ifdef CONFIG_MEMORY_HOTREMOVE
 static int slub_hp_collect_block(struct memory_block *mem, void *arg)
 {
 	struct slub_hp_blocks *b = arg;
@@ -434,6 +434,8 @@ static void slub_hp_expect_real(struct kunit *test, const struct slub_hp_world *
  * for on the node come from it, with and without __GFP_THISNODE. Once the
  * suite's objects are freed the blocks offline again; the node's structures
  * survive the offline (I2) and its tracking follows the policy.
+ *
+ * Invariant: real hotplug path.
  */
 static void test_online_kernel(struct kunit *test)
 {
@@ -470,6 +472,8 @@ static void test_online_kernel(struct kunit *test)
  * N_NORMAL_MEMORY; the node is tracked only under the memory policy. Slab
  * pages never come from movable memory: no object asked for on the node,
  * with or without __GFP_THISNODE, lands there. The blocks offline again.
+ *
+ * Invariant: real hotplug path.
  */
 static void test_online_movable(struct kunit *test)
 {
@@ -542,6 +546,8 @@ static struct notifier_block *slub_hp_add_veto(struct kunit *test, notifier_fn_t
  * the hotplug core sends the cancel, and the slab ends as the policy says
  * for a going-online followed by its cancel. Every cache keeps the
  * structure the going-online made (I2), and a later online succeeds.
+ *
+ * Invariant: real hotplug path.
  */
 static void test_veto_online(struct kunit *test)
 {
@@ -570,6 +576,8 @@ static void test_veto_online(struct kunit *test)
  * A notifier after the slab's refuses the going-offline: the offline fails,
  * the core sends the cancel, the node keeps its memory, its states and its
  * tracking. Without the veto the offline then succeeds.
+ *
+ * Invariant: real hotplug path.
  */
 static void test_veto_offline(struct kunit *test)
 {
@@ -596,6 +604,8 @@ static void test_veto_offline(struct kunit *test)
  * I3 on the real path: the slab's going-online allocation fails inside the
  * allocator at the middle cache; the online fails cleanly (the blocks stay
  * offline, the node untracked, what was made is kept), and a retry succeeds.
+ *
+ * Invariant: real hotplug path.
  */
 static void test_online_fails(struct kunit *test)
 {
@@ -730,6 +740,8 @@ static int slub_hp_try_offline(struct kunit *test, struct slub_hp_blocks *b)
  * Nothing may crash or splat (the runner reads the kernel log); every cache
  * covers every node tracked right after its creation; online never fails;
  * once the threads stop the memory offlines and coverage holds.
+ *
+ * Invariant: I1 under concurrency (real hotplug).
  */
 static void test_stress(struct kunit *test)
 {
@@ -792,18 +804,6 @@ static struct kunit_case slub_hotplug_real_cases[] = {
 	{}
 };
 
-#else
-static void test_unsupported(struct kunit *test)
-{
-	kunit_skip(test, "needs CONFIG_MEMORY_HOTREMOVE to online and offline memory");
-}
-
-static struct kunit_case slub_hotplug_real_cases[] = {
-	KUNIT_CASE(test_unsupported),
-	{}
-};
-#endif /* CONFIG_MEMORY_HOTREMOVE */
-
 /*
  * The real-hotplug cases online and offline memory through the hotplug core;
  * they are slow under emulation, and skip where no memoryless node has
@@ -817,7 +817,9 @@ static struct kunit_suite slub_hotplug_real_suite = {
 };
 
 /*
- * The synthetic events first: should a real offline go wrong, it cannot
- * take the event cases with it.
+ * Registered with the synthetic-event suite, which mm/slub_kunit.c then
+ * leaves to this file: suites run in the order of one kunit_test_suites(),
+ * and the synthetic events come first so that a real offline gone wrong
+ * cannot take them with it.
  */
 kunit_test_suites(&slub_hotplug_suite, &slub_hotplug_real_suite);

@@ -142,7 +142,7 @@ def body(data: Dict[str, Any], thread: Optional[Thread]) -> str:
 		if bad['patch'].get('message_id'):
 			out.append(f'  <{bad["patch"]["message_id"]}>')
 		out += ['', 'Cases that changed there, with the invariant each pins (see',
-			'Documentation/dev-tools/kunit/slub-hotplug.rst):', '']
+			'Documentation/mm/slub-hotplug-kunit.rst):', '']
 		shown = bad['changes'][:MAX_CASES]
 		for c in shown:
 			out.append(f'  {c["case"]}')

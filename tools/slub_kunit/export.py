@@ -27,8 +27,8 @@ from slub_kunit.kunit_tool import QEMU_CONFIG
 from slub_kunit.status import Exit
 
 KUNITCONFIG = 'mm/slub_kunit.kunitconfig'
-DOC = 'Documentation/dev-tools/kunit/slub-hotplug.rst'
-DOC_INDEX = 'Documentation/dev-tools/kunit/index.rst'
+DOC = 'Documentation/mm/slub-hotplug-kunit.rst'
+DOC_INDEX = 'Documentation/mm/index.rst'
 
 # Files of the repository the series adds, and where (repository path ->
 # kernel path). Everything of the suite but the runner's own file.
@@ -176,7 +176,6 @@ them, and list their files under SLAB ALLOCATOR.''',
 BANNER = re.compile(r'^/\* -{10,} \*/\n/\* (.+?)\s*\*/\n/\* -{10,} \*/\n', re.M)
 HEADER_END = re.compile(r'^#endif /\* _MM_\w+_H \*/$', re.M)
 REAL = 'mm/slub_kunit_real.c'
-EVENTS_REGISTER = 'kunit_test_suite(slub_hotplug_suite);'
 # The tests are included at the end of mm/slub.c.
 INCLUDED = re.compile(r'^#include "(slub_kunit\w*\.c)"\n', re.M)
 
@@ -231,10 +230,10 @@ def with_maintainers(text: str, present: Set[str]) -> str:
 def with_doc(index: str) -> str:
 	lines = index.splitlines(keepends=True)
 	try:
-		at = lines.index('\trunning_tips\n') + 1
+		at = lines.index('   slab\n') + 1
 	except ValueError:
-		raise UsageError(f'{DOC_INDEX}: no running_tips entry to add the page after')
-	lines.insert(at, '\tslub-hotplug\n')
+		raise UsageError(f'{DOC_INDEX}: no slab entry to add the page after')
+	lines.insert(at, '   slub-hotplug-kunit\n')
 	return ''.join(lines)
 
 
@@ -272,6 +271,7 @@ def with_includes(text: str, present: Set[str]) -> str:
 	"""mm/slub.c including only the tests' files the prefix has; as it was
 	without any."""
 	text = INCLUDED.sub(lambda m: m.group(0) if f'mm/{m.group(1)}' in present else '', text)
+	text = re.sub(r'\n#ifdef CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST\n#endif\n', '\n', text)
 	return re.sub(r'\n#ifdef CONFIG_SLUB_HOTPLUG_KUNIT_TEST\n#endif\n', '', text)
 
 
@@ -290,12 +290,6 @@ def at_part(final: Dict[str, str], pristine: Dict[str, str], k: int) -> Dict[str
 			text = without_missing_cases(text)
 		if rel == 'mm/slub.c':
 			text = with_includes(text, present)
-		if rel == 'mm/slub_kunit.c' and REAL not in present:
-			# slub_kunit_real.c registers both suites; until it is
-			# there, the events register their own.
-			text = text.rstrip('\n') + f'\n\n{EVENTS_REGISTER}\n'
-			text = re.sub(r'\n/\*\n \* Registered at the end of slub_kunit_real\.c.*?\*/\n',
-				      '', text, flags=re.S)
 		if rel == 'MAINTAINERS':
 			text = with_maintainers(text, present)
 		out[rel] = text

@@ -79,6 +79,17 @@ class Build:
 		read back: the overlay's upper layer, when there is one."""
 		return self.overlay.upper if self.overlay else self.build_dir
 
+	def config_has(self, option: str) -> bool:
+		"""Whether the built .config sets @option to y (the overlay's, if
+		the build wrote one there)."""
+		for where in dict.fromkeys((self.output_dir(), self.build_dir)):
+			try:
+				with open(os.path.join(where, '.config')) as f:
+					return f'\n{option}=y\n' in '\n' + f.read()
+			except OSError:
+				continue
+		return False
+
 	def ccache_dir(self) -> str:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
 			os.path.join(self.cache_dir, 'ccache'))

@@ -40,6 +40,19 @@ DEBUG_KCONFIG = ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_LIST=
 		 'CONFIG_DEBUG_VM=y', 'CONFIG_DEBUG_KMEMLEAK=y',
 		 'CONFIG_DEBUG_KMEMLEAK_AUTO_SCAN=n']
 
+# The real-hotplug suite's own option, and --kconfig options that rule it out.
+REAL_SUITE_OPTION = 'CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST'
+REAL_SUITE_NEEDS = ('CONFIG_MEMORY_HOTREMOVE=n', 'CONFIG_MEMORY_HOTPLUG=n', 'CONFIG_NUMA=n')
+
+
+def expected_suites(build: Build) -> Tuple[str, ...]:
+	"""The suites a boot of @build must run: the real-hotplug one only
+	where its option was built."""
+	if build.config_has(REAL_SUITE_OPTION):
+		return results.SUITES
+	return tuple(s for s in results.SUITES if s != 'slub_hotplug_real')
+
+
 # Free space a run needs in the cache: a cold one unpacks and builds a
 # kernel, a warm one rebuilds a few objects.
 COLD_SPACE = 3 << 30
@@ -76,6 +89,11 @@ class RunRequest:
 
 	def kconfig_add(self) -> List[str]:
 		out = [f'CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT={self.repeat}'] if self.repeat > 1 else []
+		if any(opt in self.kconfig for opt in REAL_SUITE_NEEDS):
+			# .kunitconfig asks for the real-hotplug suite, which
+			# these options rule out: kunit.py would refuse the
+			# .config.
+			out.append(f'{REAL_SUITE_OPTION}=n')
 		return out + (DEBUG_KCONFIG if self.debug else []) + self.kconfig
 
 
@@ -368,7 +386,7 @@ def boot_once(req: RunRequest, build: Build, stages: Stages, policy: str, stage:
 			took = time.monotonic() - start
 		raw = load_json(json_tmp)
 		status = read_status(qemu_status_path(json_tmp))
-	outcome = results.outcome(raw, code)
+	outcome = results.outcome(raw, code, expected_suites(build))
 	kernel_log = build.kernel_log()
 	timed_out = took >= build.timeout - 1
 	complete = raw is not None and not outcome.problems

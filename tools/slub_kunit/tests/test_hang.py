@@ -36,6 +36,9 @@ class FakeBuild:
 	def output_dir(self):
 		return self.build_dir
 
+	def config_has(self, option):
+		return True
+
 	def exec(self, json_path, kernel_args):
 		boot = self.boots[min(self.booted, len(self.boots) - 1)]
 		self.booted += 1

@@ -13,7 +13,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import cli, host, pipeline, source
+from slub_kunit import cli, host, kunit_tool, pipeline, results, source
 from slub_kunit.common import UserError
 from slub_kunit.status import Exit
 
@@ -67,6 +67,19 @@ class CliInputTest(unittest.TestCase):
 		src = mock.Mock(key='linux-source-6.12')
 		self.assertNotEqual(pipeline.build_dir_for(plain, src), pipeline.build_dir_for(one, src))
 		self.assertIn('CONFIG_MEMORY_HOTREMOVE=n', one.kconfig_add())
+		# Options that rule out the real-hotplug suite turn off its
+		# option (the QEMU machine turns it on), or kunit.py refuses
+		# the .config; and the boot then expects the events alone.
+		self.assertIn('CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST=n', one.kconfig_add())
+		self.assertNotIn('CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST=n', plain.kconfig_add())
+		for text, suites in (('CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST=y\n', results.SUITES),
+				     ('# CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST is not set\n',
+				      ('slub_hotplug',))):
+			with open(os.path.join(self.tmp, '.config'), 'w') as f:
+				f.write('CONFIG_KUNIT=y\n' + text)
+			build = kunit_tool.Build(tree=self.tmp, arch='x86_64', build_dir=self.tmp,
+						 cache_dir=self.cache)
+			self.assertEqual(pipeline.expected_suites(build), suites)
 
 	def file(self, name, data=b''):
 		path = os.path.join(self.tmp, name)

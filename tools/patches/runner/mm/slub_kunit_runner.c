@@ -43,7 +43,9 @@ MODULE_PARM_DESC(policy, "node-tracking policy the tests expect: normal or memor
  * CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT runs both suites that many times in one
  * boot, as slub_hotplug_runN and slub_hotplug_real_runN: a case that
  * depends on what an earlier run left behind gives a different result.
+ * The real-hotplug suite has its own option.
  */
+#ifdef CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST
 #define SLUB_HP_RUN(n)								\
 static struct kunit_suite slub_hotplug_suite_run##n = {			\
 	.name = "slub_hotplug_run" #n,						\
@@ -58,6 +60,16 @@ static struct kunit_suite slub_hotplug_real_suite_run##n = {			\
 	.test_cases = slub_hotplug_real_cases,					\
 };										\
 kunit_test_suites(&slub_hotplug_suite_run##n, &slub_hotplug_real_suite_run##n)
+#else
+#define SLUB_HP_RUN(n)								\
+static struct kunit_suite slub_hotplug_suite_run##n = {			\
+	.name = "slub_hotplug_run" #n,						\
+	.suite_init = slub_hp_suite_init,					\
+	.init = slub_hp_case_init,						\
+	.test_cases = slub_hotplug_cases,					\
+};										\
+kunit_test_suite(slub_hotplug_suite_run##n)
+#endif
 
 #if CONFIG_SLUB_HOTPLUG_KUNIT_REPEAT >= 2
 SLUB_HP_RUN(2);

@@ -15,6 +15,9 @@
 # Node 3 is the farthest from every other node, so that nothing but what
 # asks for it by name lands on its memory once it is online.
 #
+# The machine has what the real-hotplug suite needs, so it enables that
+# suite's option (CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST) with memory hotplug.
+#
 # x86 onlines every SRAT node that has memory or a CPU at boot, and QEMU
 # describes no other node, so this machine has no possible-but-offline node.
 # preempt=full lets a woken SCHED_FIFO thread preempt at once (the race
@@ -36,7 +39,8 @@ CONFIG_ACPI_HOTPLUG_MEMORY=y
 CONFIG_SPARSEMEM_VMEMMAP=y
 CONFIG_MEMORY_HOTPLUG=y
 CONFIG_MEMORY_HOTREMOVE=y
-CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y''',
+CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE=y
+CONFIG_SLUB_HOTPLUG_REAL_KUNIT_TEST=y''',
 			   qemu_arch='x86_64',
 			   kernel_path='arch/x86/boot/bzImage',
 			   kernel_command_line='console=ttyS0 memhp_default_state=offline preempt=full '
