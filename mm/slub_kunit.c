@@ -99,6 +99,8 @@ static SLUB_HP_GEN_PARAMS(slub_hp_event_gen_params)
  *   created right after the action;
  * - no structure seen before is freed or replaced (I2), and an action that
  *   leaves tracking alone allocates nothing (I4).
+ *
+ * Invariant: I1/I2/I4 per event.
  */
 static void test_event(struct kunit *test)
 {
@@ -133,6 +135,8 @@ static void test_event(struct kunit *test)
  * I1, the window reviewers kept slab_nodes for: a cache created after the
  * going-online event succeeded, but before the hotplug core set the node's
  * node_states[], still gets a structure (and barn) for the new node.
+ *
+ * Invariant: I1 coverage.
  */
 static void test_cache_created_in_window(struct kunit *test)
 {
@@ -158,6 +162,8 @@ static void test_cache_created_in_window(struct kunit *test)
  * policy's boot mask (N_NORMAL_MEMORY or N_MEMORY) while nothing is being
  * hotplugged. Where caches have barns, every node with a CPU, memoryless
  * ones included, has one (the 7.1 fix for sheaves on memoryless nodes).
+ *
+ * Invariant: I1 coverage at boot.
  */
 static void test_boot_mask(struct kunit *test)
 {
@@ -182,6 +188,8 @@ static void test_boot_mask(struct kunit *test)
  * I2: online, offline, online again. The structures made by the first online
  * survive the offline and are the ones used after the second online, which
  * allocates nothing.
+ *
+ * Invariant: I2 stability.
  */
 static void test_reonline_reuses(struct kunit *test)
 {
@@ -212,6 +220,8 @@ static void test_reonline_reuses(struct kunit *test)
  * went offline after the cache was created, whether or not the node is still
  * tracked. The case itself sees nothing wrong when that structure is skipped;
  * kmemleak does (tools/slub-kunit run --debug).
+ *
+ * Invariant: I2 stability.
  */
 static void test_destroy_after_offline(struct kunit *test)
 {
@@ -310,6 +320,8 @@ static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c
  * going-online. A going-offline that waited for slab_mutex still shrinks
  * (I6): where the node really has memory, free slabs left on it by a cache
  * are released once the case lets go.
+ *
+ * Invariant: tracking changes only under slab_mutex; I6 when contended.
  */
 static void test_event_under_slab_mutex(struct kunit *test)
 {
@@ -381,6 +393,8 @@ static void test_event_under_slab_mutex(struct kunit *test)
  * kmem_cache_alloc_node() for the node, with and without __GFP_THISNODE,
  * from a cold, a warm and a fragmented cache, gives what the slow path
  * promises for the node as the action left it.
+ *
+ * Invariant: I5 allocation safety per event.
  */
 static void test_event_alloc(struct kunit *test)
 {
@@ -397,6 +411,8 @@ static void test_event_alloc(struct kunit *test)
  * node (I2), while the node is tracked or not as the policy says: asked for
  * that node, the slow path goes by tracking and memory, not by the
  * structure it finds (I5), and shrinking the cache still works.
+ *
+ * Invariant: I2 stability and I5 allocation safety.
  */
 static void test_alloc_outlived_offline(struct kunit *test)
 {
@@ -421,6 +437,8 @@ static void test_alloc_outlived_offline(struct kunit *test)
  * untracked, under either policy, and destroying such a cache frees it.
  * Which caches are served first is the callback's choice: failing the last
  * allocation leaves at most one cache unserved, so one of two new caches is.
+ *
+ * Invariant: I2 stability.
  */
 static void test_destroy_after_failed_online(struct kunit *test)
 {
@@ -574,6 +592,8 @@ static void slub_hp_note_published(struct mm_kunit_slab_watch *watch, void *data
  * a cache's structure or its barn comes first, is its own choice: nothing
  * here depends on either. The cancel frees nothing; a retry completes,
  * allocating only what is still missing.
+ *
+ * Invariant: I3 failure atomicity.
  */
 static void test_going_online_fails(struct kunit *test)
 {
@@ -649,6 +669,8 @@ static void test_going_online_fails(struct kunit *test)
  * The memory notifier sends going-offline for every block, mostly naming no
  * node; the node notifier only when a node loses its last memory, and always
  * names it: here the node that holds the slabs.
+ *
+ * Invariant: I6 shrink.
  */
 static void test_going_offline_shrinks(struct kunit *test)
 {
@@ -783,6 +805,8 @@ static int slub_hp_enter_phase(struct kunit *test, enum slub_hp_phase phase)
  * nothing left on slab_caches (and nothing leaked, which kmemleak checks
  * under tools/slub-kunit run --debug). A retry succeeds and covers every
  * tracked node with an initialised structure and barn.
+ *
+ * Invariant: I3 failure atomicity.
  */
 static void test_create_fails(struct kunit *test)
 {
@@ -880,6 +904,8 @@ static int slub_hp_alloc_target(struct kunit *test, const struct slub_hp_alloc_p
  *   set: then a tracked node fails the allocation; an untracked one fails it
  *   on node-notifier trees, whose slow path keeps the constraint, and is
  *   ignored on memory-notifier trees, whose slow path drops it.
+ *
+ * Invariant: I5 allocation safety.
  */
 static void test_alloc_node(struct kunit *test)
 {
@@ -915,6 +941,8 @@ KUNIT_ARRAY_PARAM_DESC(slub_hp_cpu_alloc, slub_hp_cpu_alloc_params, desc);
  * and its node's barn; an allocation from that CPU for a node still gets an
  * object of that node, or none under __GFP_THISNODE where the node has no
  * memory, its own included.
+ *
+ * Invariant: I5 allocation safety.
  */
 static void test_alloc_memoryless_cpu(struct kunit *test)
 {
@@ -998,6 +1026,8 @@ static void slub_hp_race_hook(struct mm_kunit_slab_watch *watch, void *data)
  * not before every existing cache has its structure. Where the scheduler
  * does not run the racer inside the callback the case proves nothing, and
  * skips unless it already failed.
+ *
+ * Invariant: I1 under concurrency.
  */
 static void test_create_races_online(struct kunit *test)
 {

@@ -16,9 +16,10 @@
 # the other policy's run alone decides.
 
 import dataclasses
-import fnmatch
+import functools
 import json
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -26,33 +27,46 @@ from typing import Any, Dict, List, Optional, Tuple
 from slub_kunit import answer as answers
 from slub_kunit import patches as patchfiles
 from slub_kunit import pipeline, results, source
-from slub_kunit.common import (BuildError, HostError, NotJudged, PatchError, Stages, UsageError,
-				    atomic_write, log)
+from slub_kunit.common import (REPO, BuildError, HostError, NotJudged, PatchError, Stages,
+				    UsageError, atomic_write, log)
 from slub_kunit.patches import Patch
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Change, Exit, Status, Step
 
-# Which invariant each case pins, for the verdict (first match wins).
-INVARIANTS: Tuple[Tuple[str, str], ...] = (
-	('slub_hotplug.test_cache_created_in_window', 'I1 coverage'),
-	('slub_hotplug.test_create_races_online', 'I1 under concurrency'),
-	('slub_hotplug.test_boot_mask', 'I1 coverage at boot'),
-	('slub_hotplug.test_reonline_reuses', 'I2 stability'),
-	('slub_hotplug.test_destroy_after_*', 'I2 stability'),
-	('slub_hotplug.test_going_online_fails.*', 'I3 failure atomicity'),
-	('slub_hotplug.test_create_fails.*', 'I3 failure atomicity'),
-	('slub_hotplug.test_alloc_node.*', 'I5 allocation safety'),
-	('slub_hotplug.test_alloc_memoryless_cpu.*', 'I5 allocation safety'),
-	('slub_hotplug.test_alloc_outlived_offline', 'I2 stability and I5 allocation safety'),
-	('slub_hotplug.test_event_under_slab_mutex.*',
-	 'tracking changes only under slab_mutex; I6 when contended'),
-	('slub_hotplug.test_going_offline_shrinks', 'I6 shrink'),
-	('slub_hotplug.test_event_alloc.*', 'I5 allocation safety per event'),
-	('slub_hotplug.test_event.*', 'I1/I2/I4 per event'),
-	('slub_hotplug_real.test_stress', 'I1 under concurrency (real hotplug)'),
-	('slub_hotplug_real.*', 'real hotplug path'),
-	('slub_hotplug_leaks.*', 'no leaks'),
-)
+# The suites' files: each case's comment names the invariant it pins, in a
+# line "Invariant: ...", which is what a verdict calls a failure of it.
+SUITE_FILES = ('mm/slub_kunit.c', 'mm/slub_kunit_real.c',
+	       'tools/patches/runner/mm/slub_kunit_leaks.c')
+
+TAG = re.compile(r'/\*(?:(?!\*/).)*?^ \* Invariant: (?P<inv>[^\n]+?)\.?$(?:(?!\*/).)*\*/\n'
+		 r'static void (?P<case>\w+)\(struct kunit \*\w+\)$', re.S | re.M)
+SUITE = re.compile(r'^static struct kunit_suite \w+ = \{\n\t\.name = "(?P<name>\w+)",\n'
+		   r'(?:\t[^\n]*\n)*?\t\.test_cases = (?P<cases>\w+),$', re.M)
+CASE_ARRAY = r'^static struct kunit_case {}\[\] = \{{\n(?P<body>.*?)^\}};'
+CASE = re.compile(r'KUNIT_CASE\w*\(\s*(\w+)')
+
+
+def parse_invariants(text: str) -> Dict[str, str]:
+	"""'suite.case' -> the invariant its comment names, for every case of
+	every suite the C text defines (None-valued where the tag is missing)."""
+	tags = {m['case']: m['inv'] for m in TAG.finditer(text)}
+	out: Dict[str, str] = {}
+	for suite in SUITE.finditer(text):
+		array = re.search(CASE_ARRAY.format(re.escape(suite['cases'])), text, re.S | re.M)
+		for case in CASE.findall(array['body'] if array else ''):
+			out[f'{suite["name"]}.{case}'] = tags.get(case, '')
+	return out
+
+
+@functools.lru_cache(maxsize=1)
+def invariants() -> Dict[str, str]:
+	"""The invariant of each case, read from the suites' files."""
+	out: Dict[str, str] = {}
+	for rel in SUITE_FILES:
+		with open(os.path.join(REPO, rel)) as f:
+			out.update(parse_invariants(f.read()))
+	return out
+
 
 # Bumped when the JSON report changes shape.
 SCHEMA_VERSION = 1
@@ -63,10 +77,10 @@ def invariant_of(case: str) -> str:
 		# kunit.py's name for a suite (or the whole run) that crashed or
 		# hung before its end
 		return f'the kernel crashed or hung in {case[:-1] or "the run"}'
-	for pattern, name in INVARIANTS:
-		if fnmatch.fnmatchcase(case, pattern):
-			return name
-	return 'unclassified'
+	suite, _, rest = case.partition('.')
+	# --repeat's runs are the same suites under other names.
+	suite = re.sub(r'_run[0-9]+$', '', suite)
+	return invariants().get(f'{suite}.{rest.split(".", 1)[0]}') or 'unclassified'
 
 
 def other_policy(policy: str) -> str:

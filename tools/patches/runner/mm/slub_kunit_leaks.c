@@ -186,6 +186,8 @@ static bool slub_hp_report_leak(char *entry)
  * scan reports no object allocated after the first suite began. Objects
  * from the boot are not the suite's and are ignored; the ones that count
  * are printed in full, so that the runner quotes them.
+ *
+ * Invariant: no leaks.
  */
 static void test_no_new_leaks(struct kunit *test)
 {
