@@ -239,15 +239,48 @@ static void test_destroy_after_offline(struct kunit *test)
 	kunit_release_action(test, slub_hp_destroy_cache, s);
 }
 
+/* Objects of one cache a case keeps allocated, freed when it ends. */
+struct slub_hp_kept {
+	struct kmem_cache *s;
+	unsigned int nr;
+	void *obj[];
+};
+
+/* How many slabs hold the objects @k keeps. */
+static unsigned long slub_hp_kept_slabs(const struct slub_hp_kept *k)
+{
+	unsigned long nr = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < k->nr; i++) {
+		for (j = 0; j < i; j++)
+			if (virt_to_slab(k->obj[j]) == virt_to_slab(k->obj[i]))
+				break;
+		nr += j == i;
+	}
+	return nr;
+}
+
+static void slub_hp_kept_release(void *data)
+{
+	struct slub_hp_kept *k = data;
+
+	while (k->nr)
+		kmem_cache_free(k->s, k->obj[--k->nr]);
+}
+
 /* A cache for test_going_offline_shrinks() and what it holds. */
 struct slub_hp_shrinkee {
 	const char *name;
 	slab_flags_t flags;
 	bool live;		/* keeps one object allocated */
+	bool many;		/* hundreds of slabs, kept on the partial list */
+	bool mixed;		/* with many: every other slab keeps an object */
 	int nid;		/* the node its slabs are on */
 	struct kmem_cache *s;
-	void *obj;
-	unsigned long before;
+	struct slub_hp_kept *kept;
+	unsigned long before;	/* slabs on the node once filled */
+	unsigned long holding;	/* how many of them hold the objects kept */
 };
 
 /* One CPU's share of slub_hp_shrinkee_fill(). */
@@ -255,60 +288,86 @@ struct slub_hp_fill {
 	struct slub_hp_shrinkee *c;
 	void **objs;
 	unsigned int nr;
-	bool keep;
+	bool first;		/* the first CPU: a live cache keeps an object here */
 };
 
+/* Whether the @i-th object a CPU allocated for @f->c stays allocated. */
+static bool slub_hp_fill_keeps(const struct slub_hp_fill *f, unsigned int i)
+{
+	if (f->c->mixed)
+		return i % (2 * oo_objects(f->c->s->oo)) == 0;
+	return f->c->live && f->first && i == 0;
+}
+
 /*
- * Runs on one CPU: fill @data's slabs and free all their objects but maybe
- * the first, so that what the CPU keeps (a CPU slab, CPU partial slabs,
+ * Runs on one CPU: fill @data's slabs and free their objects, but those the
+ * cache keeps, so that what the CPU keeps (a CPU slab, CPU partial slabs,
  * sheaves) holds slabs of the node.
  */
 static long slub_hp_fill_here(void *data)
 {
 	struct slub_hp_fill *f = data;
+	struct slub_hp_shrinkee *c = f->c;
 	unsigned int i, got;
 
 	for (got = 0; got < f->nr; got++) {
-		f->objs[got] = kmem_cache_alloc_node(f->c->s,
-						     GFP_KERNEL | __GFP_THISNODE, f->c->nid);
+		f->objs[got] = kmem_cache_alloc_node(c->s, GFP_KERNEL | __GFP_THISNODE, c->nid);
 		if (!f->objs[got])
 			break;
 	}
 	if (got < f->nr) {
 		for (i = 0; i < got; i++)
-			kmem_cache_free(f->c->s, f->objs[i]);
+			kmem_cache_free(c->s, f->objs[i]);
 		return -ENOMEM;
 	}
-	for (i = f->keep ? 1 : 0; i < got; i++)
-		kmem_cache_free(f->c->s, f->objs[i]);
-	if (f->keep)
-		f->c->obj = f->objs[0];
+	for (i = 0; i < got; i++) {
+		if (slub_hp_fill_keeps(f, i))
+			c->kept->obj[c->kept->nr++] = f->objs[i];
+		else
+			kmem_cache_free(c->s, f->objs[i]);
+	}
 	return 0;
 }
 
 /*
- * Fill eight slabs of @c on its node from every online CPU, each CPU freeing
- * what it allocated, all but maybe one object: each CPU may then hold slabs
- * of the node for @c, as a busy machine's CPUs do.
+ * Fill eight slabs of @c on its node from every online CPU (a cache with
+ * many: 256, and a min_partial, as its sysfs file can set, that keeps every
+ * free slab on the node's partial list), each CPU freeing what it
+ * allocated but what @c keeps: each CPU may then hold slabs of the node for
+ * @c, as a busy machine's CPUs do.
  */
 static void slub_hp_shrinkee_fill(struct kunit *test, struct slub_hp_shrinkee *c)
 {
-	struct slub_hp_fill f = { .c = c, .nr = oo_objects(c->s->oo) * 8, .keep = c->live };
+	unsigned int slabs = c->many ? 256 : 8;
+	struct slub_hp_fill f = { .c = c, .nr = oo_objects(c->s->oo) * slabs, .first = true };
 	int cpu;
 
 	f.objs = kunit_kcalloc(test, f.nr, sizeof(*f.objs), GFP_KERNEL);
+	c->kept = kunit_kzalloc(test, struct_size(c->kept, obj, slabs * num_online_cpus()),
+				GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, f.objs);
-	c->obj = NULL;
+	KUNIT_ASSERT_NOT_NULL(test, c->kept);
+	c->kept->s = c->s;
+	/* Registered after the cache's destruction: runs before it. */
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_kept_release, c->kept));
+	if (c->many)
+		c->s->min_partial = 4096;
 	for_each_online_cpu(cpu) {
 		KUNIT_ASSERT_EQ_MSG(test, work_on_cpu(cpu, slub_hp_fill_here, &f), 0,
 				    "%s: cannot fill slabs on node %d from CPU %d",
 				    c->name, c->nid, cpu);
-		f.keep = false;
+		f.first = false;
 	}
 	/* Under KASAN freed objects wait in quarantine: give them back. */
 	kasan_cache_shrink(c->s);
 	c->before = slub_hp_nr_slabs(c->s);
-	KUNIT_ASSERT_GT_MSG(test, c->before, 1, "%s: freed slabs already released", c->name);
+	c->holding = slub_hp_kept_slabs(c->kept);
+	KUNIT_ASSERT_GT_MSG(test, c->before, c->holding,
+			    "%s: freed slabs already released (%lu slabs, %lu holding objects)",
+			    c->name, c->before, c->holding);
+	if (c->many)
+		KUNIT_ASSERT_GE_MSG(test, c->before, 128, "%s: only %lu slabs on node %d",
+				    c->name, c->before, c->nid);
 }
 
 /*
@@ -663,12 +722,14 @@ static void test_going_online_fails(struct kunit *test)
  * I6: going-offline flushes and shrinks every cache, so that no cache keeps
  * a slab kmem_cache_shrink() would still release: caches that hold only free
  * slabs, on either side (in slab_caches) of a cache still holding a live
- * object, and caches with debug flags (which on node-notifier trees also
- * means without sheaves); each filled and emptied from every CPU, so that
- * every CPU's slabs or sheaves hold some of them, not only the callback's.
- * The memory notifier sends going-offline for every block, mostly naming no
- * node; the node notifier only when a node loses its last memory, and always
- * names it: here the node that holds the slabs.
+ * object, caches with debug flags (which on node-notifier trees also means
+ * without sheaves), and caches whose partial list holds hundreds of slabs,
+ * all free or every other one in use; each filled and emptied from every
+ * CPU, so that every CPU's slabs or sheaves hold some of them, not only the
+ * callback's. A slab holding an object is never released. The memory
+ * notifier sends going-offline for every block, mostly naming no node; the
+ * node notifier only when a node loses its last memory, and always names
+ * it: here the node that holds the slabs.
  *
  * Invariant: I6 shrink.
  */
@@ -682,7 +743,10 @@ static void test_going_offline_shrinks(struct kunit *test)
 		{ .name = "slub_hp_free_newer" },
 		{ .name = "slub_hp_debug", .flags = SLUB_HP_DEBUG_FLAGS },
 		{ .name = "slub_hp_debug_live", .flags = SLUB_HP_DEBUG_FLAGS, .live = true },
+		{ .name = "slub_hp_many_free", .many = true },
+		{ .name = "slub_hp_many_mixed", .many = true, .mixed = true },
 	};
+	struct slub_hp_shrinkee *c;
 	struct slub_hp_block *block;
 	unsigned long after;
 	unsigned int i;
@@ -693,9 +757,10 @@ static void test_going_offline_shrinks(struct kunit *test)
 	slub_hp_need_event(test, going->action);
 	block = slub_hp_block(test, slub_hp.normal_nid, false);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
-		caches[i].s = slub_hp_create_cache(test, caches[i].name, 256, caches[i].flags);
-		caches[i].nid = slub_hp.normal_nid;
-		slub_hp_shrinkee_fill(test, &caches[i]);
+		c = &caches[i];
+		c->s = slub_hp_create_cache(test, c->name, 256, c->flags);
+		c->nid = slub_hp.normal_nid;
+		slub_hp_shrinkee_fill(test, c);
 	}
 
 	/* The node notifier's going-offline is about the node's last memory. */
@@ -703,16 +768,16 @@ static void test_going_offline_shrinks(struct kunit *test)
 		slub_hp_frame_last_block(test, block, false);
 	KUNIT_EXPECT_EQ(test, slub_hp_notify(test, going->action, nid, nid, block), NOTIFY_OK);
 	for (i = 0; i < ARRAY_SIZE(caches); i++) {
-		after = slub_hp_nr_slabs(caches[i].s);
-		kmem_cache_shrink(caches[i].s);
-		KUNIT_EXPECT_EQ_MSG(test, after, slub_hp_nr_slabs(caches[i].s),
+		c = &caches[i];
+		after = slub_hp_nr_slabs(c->s);
+		kmem_cache_shrink(c->s);
+		KUNIT_EXPECT_EQ_MSG(test, after, slub_hp_nr_slabs(c->s),
 				    "%s: %lu slabs before, %lu after going-offline, %lu after shrink",
-				    caches[i].name, caches[i].before, after,
-				    slub_hp_nr_slabs(caches[i].s));
-		KUNIT_EXPECT_EQ_MSG(test, after, caches[i].live ? 1 : 0,
-				    "%s: slabs left after going-offline", caches[i].name);
-		if (caches[i].obj)
-			kmem_cache_free(caches[i].s, caches[i].obj);
+				    c->name, c->before, after, slub_hp_nr_slabs(c->s));
+		KUNIT_EXPECT_EQ_MSG(test, after, c->holding,
+				    "%s: %lu slabs left after going-offline, %lu hold objects",
+				    c->name, after, c->holding);
+		kunit_release_action(test, slub_hp_kept_release, c->kept);
 	}
 }
 
