@@ -271,7 +271,7 @@ def mutant_rows(kernels: List[str], args: argparse.Namespace,
 			total[1] += 1
 			continue
 		for v in run.verdicts:
-			if v.status not in (Mutant.KILLED, Mutant.NEEDS_DEBUG):
+			if v.status != Mutant.KILLED and v.status not in mutate.NEEDS:
 				print(f'MUTANT {v.status.value}: {v.name}: {v.detail}')
 		timings.append((f'{run.what.split(" (")[0]} x86_64 mutants', run.stages))
 		rows.append((run.what.split(' (')[0], 'x86_64',

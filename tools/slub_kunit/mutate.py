@@ -72,6 +72,10 @@ SPLAT_KILLER = 'splat:'
 CRASHED = 'kernel crashed in '
 
 
+# What a mutant needs that a run may lack: not judged there, not a survivor.
+NEEDS = (Mutant.NEEDS_DEBUG, Mutant.NEEDS_KCONFIG)
+
+
 def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> Verdict:
 	cases = [k for k in mutant['killers'] if not k.startswith(SPLAT_KILLER)]
 	splats = [k[len(SPLAT_KILLER):] for k in mutant['killers'] if k.startswith(SPLAT_KILLER)]
@@ -106,7 +110,7 @@ class CatalogueRun:
 
 	@property
 	def skipped(self) -> int:
-		return sum(1 for v in self.verdicts if v.status == Mutant.NEEDS_DEBUG)
+		return sum(1 for v in self.verdicts if v.status in NEEDS)
 
 	@property
 	def failed(self) -> int:
@@ -237,12 +241,26 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 	return Tried(outcome=out)
 
 
+def needs(req: RunRequest, mutant: Dict[str, Any]) -> Optional[Verdict]:
+	"""Why the mutant cannot be judged in this run's configuration: its
+	killer runs only under --debug (a checker, kmemleak, lockdep or KASAN,
+	sees what it breaks), or only in a kernel built with its "kconfig"
+	options (e.g. without MEMORY_HOTREMOVE). None if it can."""
+	if mutant.get('debug') and not req.debug:
+		return Verdict(mutant['name'], Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
+	missing = [opt for opt in mutant.get('kconfig', []) if opt not in req.kconfig]
+	if missing:
+		return Verdict(mutant['name'], Mutant.NEEDS_KCONFIG,
+			       f'its killer runs only with --kconfig {" --kconfig ".join(missing)}')
+	return None
+
+
 def run_one(s: pipeline.Session, catalogue: Dict[str, Any], mutant: Dict[str, Any]) -> Verdict:
 	"""Breaks one file of the work tree, builds and boots, puts it back."""
 	name = mutant['name']
-	if mutant.get('debug') and not s.req.debug:
-		# Only a checker (kmemleak, lockdep, KASAN) sees what it breaks.
-		return Verdict(name, Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
+	skip = needs(s.req, mutant)
+	if skip:
+		return skip
 	tried = try_entry(s, catalogue, mutant, 'mutant', MUTANT_ARGS)
 	if tried.stale:
 		return Verdict(name, Mutant.STALE, tried.detail)
@@ -310,7 +328,7 @@ def run_schemata(s: pipeline.Session, catalogue: Dict[str, Any],
 	booted once per mutant with slub_kunit_mutant=N; the others built one
 	at a time as before. Verdicts in catalogue order, judged as run_one()
 	judges them."""
-	runnable = [m for m in mutants if not (m.get('debug') and not s.req.debug)]
+	runnable = [m for m in mutants if not needs(s.req, m)]
 	woven, apart = weave(s, catalogue, runnable)
 	verdicts: Dict[str, Verdict] = {}
 	if woven:

@@ -49,6 +49,7 @@ class Mutant(str, enum.Enum):
 	HOST = 'not judged (host)'	# the machine failed its boots, not the mutant
 	STALE = 'stale'
 	NEEDS_DEBUG = 'needs --debug'
+	NEEDS_KCONFIG = 'needs --kconfig'	# its killer runs only in another configuration
 
 
 class Correct(str, enum.Enum):

@@ -77,3 +77,32 @@ class AloneIfCrashed(unittest.TestCase):
 		got = mutate.alone_if_crashed(s, MUTANT, results.Outcome(cases={'x.y': Status.FAIL}))
 		self.assertEqual(got.status, Mutant.ELSEWHERE)
 		self.assertEqual(s.args, [])
+
+
+class WhatAMutantNeeds(unittest.TestCase):
+	"""A mutant whose killer runs only under --debug or only in another
+	configuration is not judged elsewhere: not a survivor, not a kill."""
+
+	def test_needs(self):
+		plain = pipeline.RunRequest(cache='/nonexistent')
+		hotremove_n = pipeline.RunRequest(cache='/nonexistent',
+						  kconfig=['CONFIG_MEMORY_HOTREMOVE=n'])
+		debug = pipeline.RunRequest(cache='/nonexistent', debug=True)
+		self.assertIsNone(mutate.needs(plain, MUTANT))
+		self.assertEqual(mutate.needs(plain, dict(MUTANT, debug=True)).status,
+				 Mutant.NEEDS_DEBUG)
+		self.assertIsNone(mutate.needs(debug, dict(MUTANT, debug=True)))
+		wants = dict(MUTANT, kconfig=['CONFIG_MEMORY_HOTREMOVE=n'])
+		verdict = mutate.needs(plain, wants)
+		self.assertEqual(verdict.status, Mutant.NEEDS_KCONFIG)
+		self.assertIn('--kconfig CONFIG_MEMORY_HOTREMOVE=n', verdict.detail)
+		self.assertIsNone(mutate.needs(hotremove_n, wants))
+
+	def test_catalogue_kconfig_entries_are_options(self):
+		import json
+		import os
+		for gen in ('memory_notify', 'node_notify'):
+			with open(os.path.join(mutate.CATALOGUE_DIR, f'{gen}.json')) as f:
+				for m in json.load(f)['mutants']:
+					for opt in m.get('kconfig', []):
+						self.assertRegex(opt, r'^CONFIG_\w+=(y|n|m|\d+)$', m['name'])
