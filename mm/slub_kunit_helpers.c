@@ -1622,14 +1622,19 @@ struct slub_hp_expect {
  * The slow path's promise for @nid, on the CPU the caller keeps to. An
  * allocation for no node in particular (NUMA_NO_NODE, or an untracked node
  * on a slow path that drops those) takes what the CPU has at hand, else
- * starts at the CPU's own node: under __GFP_THISNODE it can fail only where
- * that node has no memory (x86 gives a CPU on a memoryless node none).
+ * looks at the partial slabs of the CPU's memory node (numa_mem_id()) and
+ * asks the page allocator for the CPU's own node (numa_node_id()): under
+ * __GFP_THISNODE it can fail only where one of the two has no memory. On
+ * x86 a CPU of a memoryless node has that node as both; with
+ * CONFIG_HAVE_MEMORYLESS_NODES (powerpc) its memory node is another.
  */
 static struct slub_hp_expect slub_hp_alloc_expect(int nid, bool thisnode, bool tracked)
 {
+	bool local = slub_hp_supplies(numa_node_id()) && slub_hp_supplies(numa_mem_id());
+
 	if (nid == NUMA_NO_NODE || (SLUB_HP_DROPS_UNTRACKED && !tracked))
 		return (struct slub_hp_expect){ .object = true, .node = NUMA_NO_NODE,
-			.maybe = thisnode && !slub_hp_supplies(numa_mem_id()) };
+			.maybe = thisnode && !local };
 	if (!slub_hp_supplies(nid))
 		return (struct slub_hp_expect){ .object = !thisnode, .node = NUMA_NO_NODE };
 	return (struct slub_hp_expect){ .object = true, .node = nid };

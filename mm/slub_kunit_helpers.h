@@ -513,9 +513,18 @@ static inline nodemask_t slub_hp_barn_boot_mask(void)
 	return NODE_MASK_NONE;
 }
 
+/*
+ * Whether @s's CPU partial list can hold slabs of two nodes at once: it
+ * holds cpu_partial_slabs slabs, which SLUB sizes from the objects a slab
+ * has (one, with 64 KiB pages, for small objects).
+ */
 static inline bool slub_hp_has_cpu_partial(struct kmem_cache *s)
 {
-	return kmem_cache_has_cpu_partial(s);
+#ifdef CONFIG_SLUB_CPU_PARTIAL
+	return kmem_cache_has_cpu_partial(s) && s->cpu_partial_slabs >= 2;
+#else
+	return false;
+#endif
 }
 
 #endif /* SLUB_HP_HAVE_BARNS */
