@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 from slub_kunit import host, mail, patches, pipeline, procs
 from slub_kunit.common import HostError, REPO, Stages, UsageError, UserError, die
-from slub_kunit.kunit_tool import ARCHES, distcc_slots
+from slub_kunit.kunit_tool import ARCHES, TEST_ARCHES, distcc_slots
 from slub_kunit.pipeline import POLICIES, RunRequest
 from slub_kunit.source import looks_like_path, package_pattern
 from slub_kunit.status import Exit, Mutant
@@ -221,7 +221,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 	rows = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
 		 f'{skipped} skipped', failed == 0)]
 	timings: List[Tuple[str, Stages]] = []
-	more, total = pipeline.test_matrix(kernels, args.arch or list(ARCHES), args.cache,
+	more, total = pipeline.test_matrix(kernels, args.arch or list(TEST_ARCHES), args.cache,
 					   args.jobs, args.debug, timings)
 	rows += more
 	if not args.no_hostile:
@@ -245,7 +245,7 @@ def hostile_rows(kernel: str, args: argparse.Namespace, timings: List[Tuple[str,
 	from slub_kunit import hostile
 	stages = Stages()
 	with stages.stage('hostile patches'):
-		rows = hostile.check(kernel, args.cache, args.arch or list(ARCHES))
+		rows = hostile.check(kernel, args.cache, args.arch or list(TEST_ARCHES))
 	timings.append((f'{kernel} hostile patches', stages))
 	for *_, ok in rows:
 		total[0 if ok else 1] += 1

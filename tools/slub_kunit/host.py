@@ -43,7 +43,16 @@ ARCH_NEEDS: Dict[str, Dict[str, str]] = {
 		'/usr/share/qemu/qboot.rom': 'qemu-system-data',
 	},
 	'um': {},
+	'ppc64le': {
+		'qemu-system-ppc64': 'qemu-system-ppc',
+		'/usr/share/qemu/slof.bin': 'qemu-system-data',
+		'powerpc64le-linux-gnu-gcc': 'gcc-powerpc64le-linux-gnu',
+	},
 }
+
+
+# The package of each QEMU the arches use.
+QEMU_PACKAGES = {'qemu-system-x86_64': 'qemu-system-x86', 'qemu-system-ppc64': 'qemu-system-ppc'}
 
 
 def _present(what: str) -> bool:
@@ -204,6 +213,7 @@ def real_qemu(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 				 if d and not is_inside(os.path.realpath(d), fronts))
 	real = shutil.which(qemu, path=search)
 	if real is None:
-		raise HostError(f'{qemu} not found: apt-get install qemu-system-x86')
+		raise HostError(f'{qemu} not found: apt-get install '
+				f'{QEMU_PACKAGES.get(qemu, "qemu-system")}')
 	return os.path.abspath(real)
 

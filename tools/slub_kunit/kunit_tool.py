@@ -19,7 +19,30 @@ from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, atomic_wr
 				    safe_name)
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
-ARCHES = ('x86_64', 'um')
+PPC_QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/ppc64le_slub_numa.py'
+
+
+@dataclass(frozen=True)
+class Arch:
+	"""How the runner builds and boots for one of its --arch names."""
+	kunit_arch: str			# kunit.py's --arch
+	qemu_config: Optional[str]	# the machine, relative to the tree
+	qemu: Optional[str]		# the QEMU the front wraps; None under UML
+	image: str			# what the build leaves to boot
+	cross_compile: Optional[str] = None
+
+
+ARCH_SPECS: Dict[str, Arch] = {
+	'x86_64': Arch('x86_64', QEMU_CONFIG, 'qemu-system-x86_64', 'arch/x86/boot/bzImage'),
+	'um': Arch('um', None, None, 'linux'),
+	# pseries, cross-compiled: powerpc's HAVE_MEMORYLESS_NODES and a
+	# possible node that is never online are real there.
+	'ppc64le': Arch('powerpc', PPC_QEMU_CONFIG, 'qemu-system-ppc64', 'vmlinux',
+			'powerpc64le-linux-gnu-'),
+}
+ARCHES = tuple(ARCH_SPECS)
+# What test runs unless told: the arches of every CI run.
+TEST_ARCHES = ('x86_64', 'um')
 
 
 def distcc_env(hosts: str, cache_dir: str) -> Dict[str, str]:
@@ -57,8 +80,8 @@ class Build:
 	kunitconfig: str = os.path.join(REPO, '.kunitconfig')
 	kconfig_add: List[str] = field(default_factory=list)
 	timeout: int = 300
-	# The QEMU machine, relative to the tree; None for kunit.py's own.
-	qemu_config: Optional[str] = QEMU_CONFIG
+	# The QEMU machine, relative to the tree; '' for the arch's own.
+	qemu_config: Optional[str] = ''
 	# distcc's host list (DISTCC_HOSTS); None compiles here only.
 	distcc: Optional[str] = None
 	# --trusted: the tree's code runs as the runner does, unsandboxed.
@@ -94,11 +117,21 @@ class Build:
 		return (os.environ.get('SLUB_KUNIT_CCACHE_DIR') or
 			os.path.join(self.cache_dir, 'ccache'))
 
-	def front(self) -> Optional[host.Front]:
-		"""The QEMU front (x86_64 only)."""
-		if self.arch != 'x86_64':
+	@property
+	def spec(self) -> Arch:
+		return ARCH_SPECS[self.arch]
+
+	def machine(self) -> Optional[str]:
+		"""The QEMU machine's file, relative to the tree (None: UML)."""
+		if self.spec.qemu is None:
 			return None
-		return host.qemu_front(os.path.join(self.cache_dir, 'bin'))
+		return self.qemu_config if self.qemu_config != '' else self.spec.qemu_config
+
+	def front(self) -> Optional[host.Front]:
+		"""The QEMU front (None under UML)."""
+		if self.spec.qemu is None:
+			return None
+		return host.qemu_front(os.path.join(self.cache_dir, 'bin'), self.spec.qemu)
 
 	def own_env(self) -> Dict[str, str]:
 		"""What the runner sets for the tree's commands."""
@@ -135,8 +168,9 @@ class Build:
 			qemu_dir = os.path.dirname(front.qemu)
 			if not any(is_inside(qemu_dir, d) for d in sandbox.SYSTEM_DIRS):
 				readable.append(qemu_dir)
-		if self.qemu_config and os.path.isabs(self.qemu_config):
-			readable.append(self.qemu_config)	# a machine from outside the tree
+		machine = self.machine()
+		if machine and os.path.isabs(machine):
+			readable.append(machine)	# a machine from outside the tree
 		rw = [self.build_dir] + writable
 		if self.distcc:
 			rw.append(os.path.join(self.cache_dir, 'distcc'))
@@ -145,15 +179,18 @@ class Build:
 				       network=bool(self.distcc))
 
 	def common(self) -> List[str]:
-		args = ['--build_dir', self.build_dir, '--arch', self.arch]
-		if self.arch != 'um' and self.qemu_config:
-			args += ['--qemu_config', os.path.join(self.tree, self.qemu_config)]
+		args = ['--build_dir', self.build_dir, '--arch', self.spec.kunit_arch]
+		machine = self.machine()
+		if machine:
+			args += ['--qemu_config', os.path.join(self.tree, machine)]
+		if self.spec.cross_compile:
+			args += ['--cross_compile', self.spec.cross_compile]
 		return args
 
 	def make_options(self) -> List[str]:
 		args = []
 		if shutil.which('ccache'):
-			args += ['--make_options', 'CC=ccache gcc']
+			args += ['--make_options', f'CC=ccache {self.spec.cross_compile or ""}gcc']
 		return args
 
 	def kunit(self, sub: str, args: List[str], capture: bool = False,

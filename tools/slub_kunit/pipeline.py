@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from slub_kunit import host, results, sandbox, source, tree
 from slub_kunit.common import (CacheLock, HostError, PatchError, Stages, UsageError, UserError,
 				    atomic_write, is_inside, log, safe_name)
-from slub_kunit.kunit_tool import ARCHES, Build, load_json, qemu_status_path
+from slub_kunit.kunit_tool import ARCH_SPECS, ARCHES, Build, load_json, qemu_status_path
 from slub_kunit.mail import Thread
 from slub_kunit.patches import Patch
 from slub_kunit.status import Exit
@@ -298,7 +298,6 @@ def boot(req: RunRequest, build: Build, stages: Stages, policy: str,
 
 # How long a pass of the kernel without patches vouches for this host.
 BASELINE_FRESH = 3600
-IMAGES = {'x86_64': 'arch/x86/boot/bzImage', 'um': 'linux'}
 
 
 def died(build: Build, out: results.Outcome) -> bool:
@@ -311,7 +310,7 @@ def baseline_boots(req: RunRequest, build: Build, stages: Stages, policy: str) -
 	else booted now. True where there is nothing to compare with."""
 	if build.overlay is None or passed_lately(build.build_dir, BASELINE_FRESH):
 		return True
-	if not os.path.exists(os.path.join(build.build_dir, IMAGES[req.arch])):
+	if not os.path.exists(os.path.join(build.build_dir, build.spec.image)):
 		return True
 	overlay, build.overlay = build.overlay, None
 	try:
@@ -366,7 +365,7 @@ def host_fault(arch: str, log_text: str, status: Optional[Dict[str, Any]],
 		return None
 	if qemu_said:
 		return f'QEMU did not start the kernel: {qemu_said.group(1)[:160]}'
-	if arch == 'x86_64' and status is None and not timed_out:
+	if ARCH_SPECS[arch].qemu and status is None and not timed_out:
 		return 'QEMU ended without a word, and so did its front (killed?)'
 	return f'the {"UML kernel" if arch == "um" else "kernel"} printed nothing'
 

@@ -179,6 +179,19 @@ class PrefixMachineTest(unittest.TestCase):
 			      qemu_config=None)
 		self.assertNotIn('--qemu_config', build.common())
 
+	def test_each_arch_its_machine_and_compiler(self):
+		from slub_kunit.kunit_tool import PPC_QEMU_CONFIG
+		build = Build(tree='/t', build_dir='/b', arch='ppc64le', cache_dir='/c')
+		args = build.common()
+		self.assertEqual(args[args.index('--arch') + 1], 'powerpc')
+		self.assertEqual(args[args.index('--cross_compile') + 1], 'powerpc64le-linux-gnu-')
+		self.assertIn('/t/' + PPC_QEMU_CONFIG, args)
+		self.assertNotIn('ccache gcc', ' '.join(build.make_options()))
+		build = Build(tree='/t', build_dir='/b', arch='um', cache_dir='/c')
+		self.assertNotIn('--qemu_config', build.common())
+		self.assertNotIn('--cross_compile', build.common())
+		self.assertIsNone(build.front())
+
 
 if __name__ == '__main__':
 	unittest.main()

@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from slub_kunit import pipeline
+from slub_kunit import kunit_tool, pipeline
 from slub_kunit.common import HostError, Stages
 
 
@@ -29,6 +29,7 @@ class FakeBuild:
 	def __init__(self, build_dir, timeout, takes=None, boots=None):
 		self.build_dir, self.timeout = build_dir, timeout
 		self.overlay = None
+		self.spec = kunit_tool.ARCH_SPECS['x86_64']
 		self.boots = list(boots or [{'takes': takes, 'log': BANNER}])
 		self.booted = 0
 		self.log = ''
