@@ -175,6 +175,8 @@ enum slub_hp_fault_target {
  * @offline_nid: possible but not online
  * @node_owner: the cache per-node structures are slab objects of, or NULL
  * @barn_owner: the cache barns are slab objects of, or NULL
+ * @boot_foreign: nodes without normal memory whose @node_owner structure
+ *	holds, from boot, a slab of another node (see slub_hp_suite_init())
  *
  * Chosen by slub_hp_suite_init(); NUMA_NO_NODE where the machine has no
  * such node, and cases that need one skip.
@@ -188,6 +190,7 @@ struct slub_hp_run {
 	int offline_nid;
 	struct kmem_cache *node_owner;
 	struct kmem_cache *barn_owner;
+	nodemask_t boot_foreign;
 };
 
 extern struct slub_hp_run slub_hp;

@@ -31,6 +31,7 @@
  * @nr: number of blocks in @mem
  * @timeout: how long an offline may retry before it is interrupted
  * @quiet: an offline that does not finish is expected: report nothing
+ * @online: the node's online blocks were collected, not its offline ones
  * @mem: the blocks, each with a device reference held
  */
 struct slub_hp_blocks {
@@ -38,14 +39,17 @@ struct slub_hp_blocks {
 	unsigned int nr;
 	unsigned long timeout;
 	bool quiet;
+	bool online;
 	struct memory_block *mem[SLUB_HP_MAX_BLOCKS];
 };
 
+/* Collects @arg's node's offline blocks (online ones, with ->online). */
 static int slub_hp_collect_block(struct memory_block *mem, void *arg)
 {
 	struct slub_hp_blocks *b = arg;
 
-	if (mem->nid != b->nid || mem->state != MEM_OFFLINE || b->nr == SLUB_HP_MAX_BLOCKS)
+	if (mem->nid != b->nid || mem->state != (b->online ? MEM_ONLINE : MEM_OFFLINE) ||
+	    b->nr == SLUB_HP_MAX_BLOCKS)
 		return 0;
 	get_device(&mem->dev);
 	b->mem[b->nr++] = mem;
@@ -503,6 +507,84 @@ static void test_online_movable(struct kunit *test)
 	slub_hp_expect_alloc(test, b->nid, SLUB_HP_ALLOC_BOTH, "offline");
 }
 
+/* Deferred action: online as movable whatever a case left offline of @data. */
+static void slub_hp_reonline_movable(void *data)
+{
+	struct slub_hp_blocks *b = data;
+	unsigned int i;
+	int ret;
+
+	lock_device_hotplug();
+	for (i = 0; i < b->nr; i++) {
+		if (b->mem[i]->state != MEM_OFFLINE)
+			continue;
+		b->mem[i]->online_type = MMOP_ONLINE_MOVABLE;
+		ret = device_online(&b->mem[i]->dev);
+		if (ret < 0)
+			pr_err("slub_hotplug: memory%u on node %d stays offline: %d\n",
+			       b->mem[i]->dev.id, b->nid, ret);
+	}
+	unlock_device_hotplug();
+	for (i = 0; i < b->nr; i++)
+		put_device(&b->mem[i]->dev);
+}
+
+/* A node whose memory is all movable since boot, and its blocks; skips if none. */
+static struct slub_hp_blocks *slub_hp_movable_boot_node(struct kunit *test)
+{
+	struct slub_hp_blocks *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	int nid;
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b->nid = NUMA_NO_NODE;
+	for_each_node_state(nid, N_MEMORY)
+		if (!node_state(nid, N_NORMAL_MEMORY) && nid != slub_hp.normal_nid)
+			b->nid = nid;
+	if (b->nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs a node with movable memory only, from boot");
+	b->online = true;
+	b->timeout = SLUB_HP_OFFLINE_TIMEOUT;
+	for_each_memory_block(b, slub_hp_collect_block);
+	if (!b->nr)
+		kunit_skip(test, "node %d has no online memory blocks", b->nid);
+	slub_hp_guard_node(test, b->nid);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_reonline_movable, b));
+	return b;
+}
+
+/*
+ * A node whose memory has been all ZONE_MOVABLE since early boot was
+ * tracked, or not, by kmem_cache_init() from node_states[]. Hotplugging the
+ * same memory must give the same answer (the boot-time special case the
+ * 2025 "Do not special case N_NORMAL nodes for slab_nodes" series was
+ * about): its blocks are offlined and onlined as movable again through the
+ * core, and the node is then tracked exactly when it was at boot, which is
+ * what the policy says of a node with movable memory only.
+ *
+ * Invariant: I1 coverage at boot.
+ */
+static void test_movable_from_boot(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_movable_boot_node(test);
+	bool boot = slub_hp_tracked(b->nid);
+	struct slub_hp_world w = { .nid = b->nid };
+
+	KUNIT_ASSERT_EQ_MSG(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0,
+			    "could not offline node %d's movable memory", b->nid);
+	KUNIT_ASSERT_FALSE(test, node_state(b->nid, N_MEMORY));
+	w.tracked = slub_hp_tracked(b->nid);
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_MOVABLE), 0);
+	slub_hp_model_walk(&w, &slub_hp_first_movable, SLUB_HP_ON, false);
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_tracked(b->nid), boot,
+			    "node %d: tracked=%d at boot, %d once the same memory is hotplugged",
+			    b->nid, boot, slub_hp_tracked(b->nid));
+	KUNIT_EXPECT_EQ_MSG(test, boot, w.tracked,
+			    SLUB_HP_POLICY_MARK
+			    "node %d, movable memory only: tracked=%d at boot, policy %s says %d",
+			    b->nid, boot, slub_hp_policy_names[slub_hp.policy], w.tracked);
+	slub_hp_expect_coverage(test, "movable memory from boot, hotplugged again");
+}
+
 static int slub_hp_veto_online(struct notifier_block *nb, unsigned long action, void *arg)
 {
 	return action == slub_hp_going_online->action ?
@@ -801,6 +883,7 @@ static struct kunit_case slub_hotplug_real_cases[] = {
 	KUNIT_CASE_SLOW(test_veto_offline),
 	KUNIT_CASE_SLOW(test_online_fails),
 	KUNIT_CASE_SLOW(test_stress),
+	KUNIT_CASE_SLOW(test_movable_from_boot),
 	{}
 };
 

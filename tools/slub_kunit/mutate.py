@@ -73,7 +73,7 @@ CRASHED = 'kernel crashed in '
 
 
 # What a mutant needs that a run may lack: not judged there, not a survivor.
-NEEDS = (Mutant.NEEDS_DEBUG, Mutant.NEEDS_KCONFIG)
+NEEDS = (Mutant.NEEDS_DEBUG, Mutant.NEEDS_KCONFIG, Mutant.NEEDS_ARCH)
 
 
 def judge(mutant: Dict[str, Any], failures: List[str], problems: List[str]) -> Verdict:
@@ -244,8 +244,12 @@ def try_entry(s: pipeline.Session, catalogue: Dict[str, Any], entry: Dict[str, A
 def needs(req: RunRequest, mutant: Dict[str, Any]) -> Optional[Verdict]:
 	"""Why the mutant cannot be judged in this run's configuration: its
 	killer runs only under --debug (a checker, kmemleak, lockdep or KASAN,
-	sees what it breaks), or only in a kernel built with its "kconfig"
-	options (e.g. without MEMORY_HOTREMOVE). None if it can."""
+	sees what it breaks), only in a kernel built with its "kconfig"
+	options (e.g. without MEMORY_HOTREMOVE), or only on the machines of its
+	"arch" list (a state only they have). None if it can."""
+	if mutant.get('arch') and req.arch not in mutant['arch']:
+		return Verdict(mutant['name'], Mutant.NEEDS_ARCH,
+			       f'its killer runs only with --arch {" or ".join(mutant["arch"])}')
 	if mutant.get('debug') and not req.debug:
 		return Verdict(mutant['name'], Mutant.NEEDS_DEBUG, 'its killer runs under --debug only')
 	missing = [opt for opt in mutant.get('kconfig', []) if opt not in req.kconfig]

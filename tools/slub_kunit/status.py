@@ -50,6 +50,7 @@ class Mutant(str, enum.Enum):
 	STALE = 'stale'
 	NEEDS_DEBUG = 'needs --debug'
 	NEEDS_KCONFIG = 'needs --kconfig'	# its killer runs only in another configuration
+	NEEDS_ARCH = 'needs --arch'		# its killer runs only on another machine
 
 
 class Correct(str, enum.Enum):

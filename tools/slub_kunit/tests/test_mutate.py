@@ -97,6 +97,10 @@ class WhatAMutantNeeds(unittest.TestCase):
 		self.assertEqual(verdict.status, Mutant.NEEDS_KCONFIG)
 		self.assertIn('--kconfig CONFIG_MEMORY_HOTREMOVE=n', verdict.detail)
 		self.assertIsNone(mutate.needs(hotremove_n, wants))
+		ppc = dict(MUTANT, arch=['ppc64le'])
+		self.assertEqual(mutate.needs(plain, ppc).status, Mutant.NEEDS_ARCH)
+		self.assertIsNone(mutate.needs(pipeline.RunRequest(cache='/nonexistent',
+								   arch='ppc64le'), ppc))
 
 	def test_catalogue_kconfig_entries_are_options(self):
 		import json
