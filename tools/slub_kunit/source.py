@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Where the kernel comes from: Debian's linux-source-* packages, reached
-# through a private apt configuration in the cache (the machine's own apt
-# sources are never touched), a tree the user names, or a commit of the
-# user's git repository. The user's tree and repository are only ever read.
-#
-# Every pristine tree in the cache is unpacked under a lock, into a
-# temporary name that is renamed when complete, with a stamp that says how
-# many files it has and which unpack it is: a tree found damaged later is
-# unpacked again, and work trees made from the old one are not reused.
+"""Where the kernel comes from: Debian's linux-source-* packages, reached
+through a private apt configuration in the cache (the machine's own apt
+sources are never touched), a tree the user names, or a commit of the
+user's git repository. The user's tree and repository are only ever read.
+
+Every pristine tree in the cache is unpacked under a lock, into a
+temporary name that is renamed when complete, with a stamp that says how
+many files it has and which unpack it is: a tree found damaged later is
+unpacked again, and work trees made from the old one are not reused.
+"""
 
 import hashlib
 import os
@@ -26,7 +26,8 @@ from slub_kunit.common import (CacheLock, HostError, UsageError, atomic_write, l
 				    safe_name, write_if_changed)
 
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
-DEBIAN_SUITES = ('trixie', 'trixie-backports', 'sid')
+# bookworm for 6.1 LTS, trixie for 6.12, backports and sid for 7.x.
+DEBIAN_SUITES = ('bookworm', 'trixie', 'trixie-backports', 'sid')
 KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
 LISTS_MAX_AGE = 24 * 3600
 
@@ -269,7 +270,9 @@ class Apt:
 			'-o', f'Dir::Cache={self.archives}',
 			'-o', 'APT::Sandbox::User=root']
 
-	def write_config(self) -> None:
+	def write_config(self) -> bool:
+		"""Writes the private apt configuration; returns whether its
+		sources changed (the lists then need an update)."""
 		for d in (self.parts, os.path.join(self.lists, 'partial'),
 			  os.path.join(self.archives, 'archives', 'partial')):
 			os.makedirs(d, exist_ok=True)
@@ -278,7 +281,7 @@ class Apt:
 		text = (f'Types: deb\nURIs: {DEBIAN_MIRROR}\n'
 			f'Suites: {" ".join(DEBIAN_SUITES)}\nComponents: main\n'
 			f'Signed-By: {KEYRING}\n')
-		write_if_changed(os.path.join(self.parts, 'slub-kunit.sources'), text)
+		return write_if_changed(os.path.join(self.parts, 'slub-kunit.sources'), text)
 
 	def fresh(self) -> bool:
 		try:
@@ -288,8 +291,8 @@ class Apt:
 
 	def update(self, force: bool = False) -> None:
 		"""Caller holds the cache's apt lock."""
-		self.write_config()
-		if self.fresh() and not force:
+		changed = self.write_config()
+		if self.fresh() and not force and not changed:
 			return
 		res = run(['apt-get'] + self.options() + ['update', '-q'], check=False)
 		if res.returncode == 0 and 'Err:' not in res.stdout and self.has_lists():
@@ -533,11 +536,34 @@ def looks_like_path(spec: str) -> bool:
 	return os.sep in spec or spec.startswith(('.', '~'))
 
 
+# What the suite's C needs of a tree's KUnit, and from which release.
+KUNIT_NEEDS = (('include/kunit/resource.h', 'kunit_add_action(', 'deferred actions', '6.5'),
+	       ('include/kunit/static_stub.h', 'KUNIT_STATIC_STUB_REDIRECT', 'static stubs',
+		'6.4'))
+
+
+def check_supported(src: Source) -> None:
+	"""Refuses, in one line, a tree whose KUnit lacks what the suite uses
+	(Debian's 6.1 LTS, for one), instead of a build that fails."""
+	for rel, marker, what, since in KUNIT_NEEDS:
+		try:
+			with open(os.path.join(src.path, rel), errors='replace') as f:
+				if marker in f.read():
+					continue
+		except OSError:
+			pass
+		raise UsageError(f'{src.label}: its KUnit has no {what} ({marker.rstrip("(")}, '
+				 f'{since} on), which the suite uses; not supported')
+
+
 def get_source(spec: str, cache_dir: str, stages, commit: Optional[str] = None) -> Source:
 	if commit is not None:
 		if not looks_like_path(spec):
 			raise UsageError('--commit needs --kernel PATH, a git repository')
-		return commit_tree(os.path.expanduser(spec), commit, cache_dir)
-	if looks_like_path(spec):
-		return user_tree(os.path.expanduser(spec))
-	return debian_source(spec, cache_dir, stages)
+		src = commit_tree(os.path.expanduser(spec), commit, cache_dir)
+	elif looks_like_path(spec):
+		src = user_tree(os.path.expanduser(spec))
+	else:
+		src = debian_source(spec, cache_dir, stages)
+	check_supported(src)
+	return src

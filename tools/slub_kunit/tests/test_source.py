@@ -38,12 +38,16 @@ def manifest(root):
 	return out
 
 
-def fake_kernel(root, version='9.9'):
+def fake_kernel(root, version='9.9', kunit=True):
 	for rel in source.KERNEL_MARKERS:
 		os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
 		with open(os.path.join(root, rel), 'w') as f:
 			f.write(f'VERSION = 9\nPATCHLEVEL = 9\nSUBLEVEL = 0\n' if rel == 'Makefile'
 				else f'/* {rel} */\n')
+	for rel, marker, _, _ in source.KUNIT_NEEDS if kunit else ():
+		os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+		with open(os.path.join(root, rel), 'w') as f:
+			f.write(f'/* {marker} */\n')
 
 
 class TempTest(unittest.TestCase):
@@ -377,3 +381,18 @@ class OneDetectorTest(unittest.TestCase):
 				  '#define NODE_ADDING_FIRST_MEMORY 0\n')
 		self.assertEqual(self.agree(moved), (source.GEN_NODE, True))
 		self.assertEqual(source.default_policy(source.generation_of(moved)), 'memory')
+
+
+class OldKUnitTest(TempTest):
+	"""A tree whose KUnit predates what the suite uses (Debian's 6.1) is
+	refused in one line, before any build."""
+
+	def test_refused(self):
+		tree = os.path.join(self.tmp, 'linux-6.1')
+		fake_kernel(tree, kunit=False)
+		with self.assertRaises(source.UsageError) as ctx:
+			source.get_source(tree, self.cache, None)
+		self.assertIn('no deferred actions', str(ctx.exception))
+		fake_kernel(tree)
+		self.assertEqual(source.get_source(tree, self.cache, None).path, tree)
+
