@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# validate's answer where reviewers read it: a reply mail to the series
-# (threaded under its cover letter, reply-all, in the style linux-mm knows
-# from the 0-day reports), and one patchwork check per patch. Both are made
-# from validate's JSON report alone, so a bot can make them again later.
-# Nothing is sent: the reply is a file for git send-email or sendmail -t,
-# the checks a file for git-pw or pwclient.
+"""validate's answer where reviewers read it: a reply mail to the series
+(threaded under its cover letter, reply-all, in the style linux-mm knows
+from the 0-day reports), and one patchwork check per patch. Both are made
+from validate's JSON report alone, so a bot can make them again later.
+Nothing is sent: the reply is a file for git send-email or sendmail -t,
+the checks a file for git-pw or pwclient.
+"""
 
 import email.message
 import email.policy

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# tools/slub-kunit bench: what the runner costs over calling the tree's own
-# kunit.py by hand with the same kunitconfig and QEMU machine, on one tree
-# and arch, cold (empty build directory and compiler cache) and warm (one
-# test file touched). For context, stock kunit.py running the kernel's own
-# SLUB suite, and the suites' run time inside the kernel.
+"""tools/slub-kunit bench: what the runner costs over calling the tree's own
+kunit.py by hand with the same kunitconfig and QEMU machine, on one tree
+and arch, cold (empty build directory and compiler cache) and warm (one
+test file touched). For context, stock kunit.py running the kernel's own
+SLUB suite, and the suites' run time inside the kernel.
+"""
 
 import os
 import shutil

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# The command line of tools/slub-kunit: argument parsing and checking, one
-# function per subcommand over the library (pipeline, validate, mutate,
-# export, bench), and one place that turns errors into exit codes.
+"""The command line of tools/slub-kunit: argument parsing and checking, one
+function per subcommand over the library (pipeline, validate, mutate,
+export, bench), and one place that turns errors into exit codes.
+"""
 
 import argparse
 import os

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Shared helpers: errors that end the run with one line, timed stages,
-# subprocess calls without a shell, atomic writes and cache locks.
+"""Shared helpers: errors that end the run with one line, timed stages,
+subprocess calls without a shell, atomic writes and cache locks.
+"""
 
 import fcntl
 import hashlib

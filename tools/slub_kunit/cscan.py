@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Reading mm/slub.c the way the compiler sees it, as far as the suite needs:
-# without comments, across line breaks, with any qualifiers or attributes
-# (__read_mostly, __initdata, __section(...)), at file scope; and the
-# callback the slab registers on the hotplug notifier, found through the
-# registration rather than by its name. A correct patch that renames the
-# callback or qualifies a mask must not look like a tree without them.
+"""Reading mm/slub.c the way the compiler sees it, as far as the suite needs:
+without comments, across line breaks, with any qualifiers or attributes
+(__read_mostly, __initdata, __section(...)), at file scope; and the
+callback the slab registers on the hotplug notifier, found through the
+registration rather than by its name. A correct patch that renames the
+callback or qualifies a mask must not look like a tree without them.
+"""
 
 import re
 from dataclasses import dataclass

@@ -1,17 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# export: the suite as a git format-patch series for one kernel tree, made
-# with git itself. A scratch repository holds the pristine version of every
-# file the series touches; each patch is a commit there, by the user (git's
-# own identity, or --from), and git format-patch --cover-letter writes the
-# series. It is then checked with git am on a fresh scratch repository of
-# the same files. With --check, each prefix of the series is applied to a
-# copy of the whole pristine tree and built, and the whole series is run
-# with stock kunit.py, whose results must equal the runner's.
-#
-# What only the runner needs (tools/patches/runner) stays out, and the files
-# hold only the branches of the tree's generation. The series is cut into
-# PARTS, each of which builds and passes on its own.
+"""export: the suite as a git format-patch series for one kernel tree, made
+with git itself. A scratch repository holds the pristine version of every
+file the series touches; each patch is a commit there, by the user (git's
+own identity, or --from), and git format-patch --cover-letter writes the
+series. It is then checked with git am on a fresh scratch repository of
+the same files. With --check, each prefix of the series is applied to a
+copy of the whole pristine tree and built, and the whole series is run
+with stock kunit.py, whose results must equal the runner's.
+
+What only the runner needs (tools/patches/runner) stays out, and the files
+hold only the branches of the tree's generation. The series is cut into
+PARTS, each of which builds and passes on its own.
+"""
 
 import os
 import re

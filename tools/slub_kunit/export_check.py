@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# export --check: the series as a reviewer would take it. checkpatch.pl
-# --strict has nothing to say about any patch. Each prefix is
-# applied with git apply (what git am does with a mail) to a copy of the
-# whole pristine tree and built with stock kunit.py, and run with it where
-# it has the series' kunitconfig, on the series' QEMU machine: every case
-# passes or skips. After the last, stock kunit.py's results
-# must be the runner's.
+"""export --check: the series as a reviewer would take it. checkpatch.pl
+--strict has nothing to say about any patch. Each prefix is
+applied with git apply (what git am does with a mail) to a copy of the
+whole pristine tree and built with stock kunit.py, and run with it where
+it has the series' kunitconfig, on the series' QEMU machine: every case
+passes or skips. After the last, stock kunit.py's results
+must be the runner's.
+"""
 
 import os
 import re

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# What the host needs: Debian packages (installed when run as root), and a
-# QEMU front that keeps kunit.py's '-accel kvm' away from QEMU where KVM
-# guests hang.
+"""What the host needs: Debian packages (installed when run as root), and a
+QEMU front that keeps kunit.py's '-accel kvm' away from QEMU where KVM
+guests hang.
+"""
 
 import ast
 import hashlib

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Drives the tree's own tools/testing/kunit/kunit.py, one stage at a time
-# (config, build, exec), and reads back its --json result.
+"""Drives the tree's own tools/testing/kunit/kunit.py, one stage at a time
+(config, build, exec), and reads back its --json result.
+"""
 
 import json
 import os

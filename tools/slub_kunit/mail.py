@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Mail as the list gives it: an mbox in any of its forms (git format-patch,
-# b4 am's .mbx, a public-inbox thread in mboxrd, gzipped, CRLF line ends),
-# a single saved message, or a maildir. Messages are split by git
-# mailsplit and decoded by git mailinfo; a thread is turned into a series
-# by b4 am, offline, the way a maintainer would take it: its newest
-# revision unless asked for another, in [PATCH vN k/n] order, without the
-# cover letter, the replies and the inline patches in them. This module
-# only reads: what it unpacks goes to a private directory under the cache,
-# removed before it returns.
+"""Mail as the list gives it: an mbox in any of its forms (git format-patch,
+b4 am's .mbx, a public-inbox thread in mboxrd, gzipped, CRLF line ends),
+a single saved message, or a maildir. Messages are split by git
+mailsplit and decoded by git mailinfo; a thread is turned into a series
+by b4 am, offline, the way a maintainer would take it: its newest
+revision unless asked for another, in [PATCH vN k/n] order, without the
+cover letter, the replies and the inline patches in them. This module
+only reads: what it unpacks goes to a private directory under the cache,
+removed before it returns.
+"""
 
 import email
 import email.policy

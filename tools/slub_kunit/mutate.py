@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Mutation check: each mutant in tools/mutants/<generation>.json breaks one
-# promise of mm/slub.c with a small search-and-replace. The suite must fail,
-# and fail in the case named as the mutant's killer. The other direction:
-# each patch in tools/correct/<generation>.json changes mm/slub.c the way a
-# maintainer would merge (a refactor, another walk order, a qualifier); the
-# suite must pass it, or say it cannot judge the tree.
+"""Mutation check: each mutant in tools/mutants/<generation>.json breaks one
+promise of mm/slub.c with a small search-and-replace. The suite must fail,
+and fail in the case named as the mutant's killer. The other direction:
+each patch in tools/correct/<generation>.json changes mm/slub.c the way a
+maintainer would merge (a refactor, another walk order, a qualifier); the
+suite must pass it, or say it cannot judge the tree.
+"""
 
 import dataclasses
 import fnmatch

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Patches are untrusted input. A file given with --patch (a diff, a git
-# format-patch file or an mbox of several) is read whole, split into its
-# messages, and refused before anything is touched if it is not a diff or
-# names a path outside the tree. Mail in any form the list gives (mbox
-# forms, gzip, CRLF, a maildir, a thread with several revisions and
-# replies) is read by mail.py. A patch is applied to one work tree only,
-# through a private copy of every file it touches.
+"""Patches are untrusted input. A file given with --patch (a diff, a git
+format-patch file or an mbox of several) is read whole, split into its
+messages, and refused before anything is touched if it is not a diff or
+names a path outside the tree. Mail in any form the list gives (mbox
+forms, gzip, CRLF, a maildir, a thread with several revisions and
+replies) is read by mail.py. A patch is applied to one work tree only,
+through a private copy of every file it touches.
+"""
 
 import email.header
 import hashlib

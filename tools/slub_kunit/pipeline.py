@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# The run pipeline every subcommand uses: fetch a kernel, prepare its work
-# tree (the suite overlaid, the patches applied), configure, build and boot
-# it with the tree's own kunit.py, and judge what it printed.
-#
-# A Session holds the work tree and the build directory of one kernel and
-# arch for as long as it lasts (one run, or every step of a validate or a
-# mutate): no other command on the same cache can change them meanwhile.
+"""The run pipeline every subcommand uses: fetch a kernel, prepare its work
+tree (the suite overlaid, the patches applied), configure, build and boot
+it with the tree's own kunit.py, and judge what it printed.
+
+A Session holds the work tree and the build directory of one kernel and
+arch for as long as it lasts (one run, or every step of a validate or a
+mutate): no other command on the same cache can change them meanwhile.
+"""
 
 import dataclasses
 import hashlib

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# The one place the runner starts children. Each runs behind a small
-# launcher that leads a process group of its own: the command, and all it
-# starts (kunit.py's make and compilers, QEMU, UML's helpers), stay in that
-# group. The launcher asks the kernel for SIGTERM when the runner dies
-# (PR_SET_PDEATHSIG), even by SIGKILL, and then ends its whole group; the
-# runner ends each group it started when it is interrupted. So no child
-# outlives the runner for more than GRACE seconds, and no QEMU is left
-# behind.
+"""The one place the runner starts children. Each runs behind a small
+launcher that leads a process group of its own: the command, and all it
+starts (kunit.py's make and compilers, QEMU, UML's helpers), stay in that
+group. The launcher asks the kernel for SIGTERM when the runner dies
+(PR_SET_PDEATHSIG), even by SIGKILL, and then ends its whole group; the
+runner ends each group it started when it is interrupted. So no child
+outlives the runner for more than GRACE seconds, and no QEMU is left
+behind.
+"""
 
 import os
 import shutil

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Reading kunit.py's JSON result (KernelCI format): per-case outcomes,
-# totals, and the metadata this tool adds. No KTAP is parsed here; that is
-# kunit.py's job.
+"""Reading kunit.py's JSON result (KernelCI format): per-case outcomes,
+totals, and the metadata this tool adds. No KTAP is parsed here; that is
+kunit.py's job.
+"""
 
 import json
 import re

@@ -1,20 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Mutant schemata (Untch, Offutt and Harrold, 1993): every mutant of a
-# catalogue compiled into one kernel, the one to run chosen at boot with
-# slub_kunit_mutant=N. With no selector (or 0) the kernel behaves as the
-# pristine one.
-#
-# The unit of a schema is a function. Each function a mutant edits is
-# renamed to NAME__m0 (the pristine body) beside one copy per mutant,
-# NAME__mN with that mutant's edits; a dispatcher under the original
-# header and name calls the copy the selector names, else NAME__m0. So
-# any edit inside a function body can be expressed, whatever it changes
-# (a condition, a declaration, a statement), and callers, prototypes,
-# EXPORT_SYMBOL and function pointers (the notifier callback) are left
-# as they are. An edit outside every function body (a global's
-# initialiser, a macro, a declaration) cannot be: that mutant is built
-# on its own, as before.
+"""Mutant schemata (Untch, Offutt and Harrold, 1993): every mutant of a
+catalogue compiled into one kernel, the one to run chosen at boot with
+slub_kunit_mutant=N. With no selector (or 0) the kernel behaves as the
+pristine one.
+
+The unit of a schema is a function. Each function a mutant edits is
+renamed to NAME__m0 (the pristine body) beside one copy per mutant,
+NAME__mN with that mutant's edits; a dispatcher under the original
+header and name calls the copy the selector names, else NAME__m0. So
+any edit inside a function body can be expressed, whatever it changes
+(a condition, a declaration, a statement), and callers, prototypes,
+EXPORT_SYMBOL and function pointers (the notifier callback) are left
+as they are. An edit outside every function body (a global's
+initialiser, a macro, a declaration) cannot be: that mutant is built
+on its own, as before.
+"""
 
 import re
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Every status the runner reports, in one place: exit codes, case results,
-# mutant verdicts, and how validate sorts a changed case and a step.
+"""Every status the runner reports, in one place: exit codes, case results,
+mutant verdicts, and how validate sorts a changed case and a step.
+"""
 
 import enum
 

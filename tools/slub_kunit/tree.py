@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# The work tree: a hard-link copy of a pristine tree with the suite overlaid
-# and the patches applied. Every file that is written is first unlinked, so
-# the pristine tree (which may be the user's own) is never changed. A user's
-# tree is copied again on every run (it may have changed since); over a
-# Debian tree, which never changes, the work tree is refreshed in place: the
-# files the last run changed (its manifest) get their pristine links back,
-# then the suite and patches are applied again. Either way, files whose
-# content did not change keep their old mtime, so make rebuilds only what
-# did change.
+"""The work tree: a hard-link copy of a pristine tree with the suite overlaid
+and the patches applied. Every file that is written is first unlinked, so
+the pristine tree (which may be the user's own) is never changed. A user's
+tree is copied again on every run (it may have changed since); over a
+Debian tree, which never changes, the work tree is refreshed in place: the
+files the last run changed (its manifest) get their pristine links back,
+then the suite and patches are applied again. Either way, files whose
+content did not change keep their old mtime, so make rebuilds only what
+did change.
+"""
 
 import os
 import shutil

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# A small unifdef for the exported series: the files a tree is sent with
-# hold only the branches of that tree's generation. Conditionals on the
-# symbols given are resolved and their directives dropped; every other
-# conditional (CONFIG_*, ...) is left as it is.
+"""A small unifdef for the exported series: the files a tree is sent with
+hold only the branches of that tree's generation. Conditionals on the
+symbols given are resolved and their directives dropped; every other
+conditional (CONFIG_*, ...) is left as it is.
+"""
 
 import re
 from typing import Dict, List, Optional

@@ -1,19 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# validate: what does each patch of a series change, and which is the first
-# to break an invariant?
-#
-# The suite runs on the baseline, then after each patch in turn, in one
-# session: the same work tree and build directory, so each step recompiles
-# only what that patch touched. A step whose cases failed is booted again
-# under the other policy. Every case whose result differs from the baseline
-# is sorted: a case is a policy change only when every check it failed under
-# the expected policy is the suite's check against that policy (its message
-# starts "policy: ") and it passes under the other policy. Any other failed
-# check (I1-I6 are policy-free: they read the tracking the kernel has, not
-# the one a policy predicts) breaks an invariant, whatever the other policy
-# makes of it. Where the log holds no message for a failed case (a crash),
-# the other policy's run alone decides.
+"""validate: what does each patch of a series change, and which is the first
+to break an invariant?
+
+The suite runs on the baseline, then after each patch in turn, in one
+session: the same work tree and build directory, so each step recompiles
+only what that patch touched. A step whose cases failed is booted again
+under the other policy. Every case whose result differs from the baseline
+is sorted: a case is a policy change only when every check it failed under
+the expected policy is the suite's check against that policy (its message
+starts "policy: ") and it passes under the other policy. Any other failed
+check (I1-I6 are policy-free: they read the tracking the kernel has, not
+the one a policy predicts) breaks an invariant, whatever the other policy
+makes of it. Where the log holds no message for a failed case (a crash),
+the other policy's run alone decides.
+"""
 
 import dataclasses
 import functools

@@ -1,18 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# watch: the bot loop. A spool (a maildir, or an mbox that grows: what
-# `lei q -o` or a list subscription fills) is read again and again; every
-# complete series in it is judged once with validate, and its reply mail,
-# patchwork checks, report and JSON are written into the output
-# directory.
-#
-# A series is known by the hash of its diffs and of what it is judged on
-# (kernel, arch, policy, debug): a resend is not judged again, a new
-# revision is. The output directory is the whole state: a series' results
-# are written into a directory of their own beside it and renamed into
-# place whole, so a series is judged exactly when its directory exists.
-# Killing the loop at any point loses nothing (a series being judged is
-# judged again on the next start) and repeats nothing that finished.
+"""watch: the bot loop. A spool (a maildir, or an mbox that grows: what
+`lei q -o` or a list subscription fills) is read again and again; every
+complete series in it is judged once with validate, and its reply mail,
+patchwork checks, report and JSON are written into the output
+directory.
+
+A series is known by the hash of its diffs and of what it is judged on
+(kernel, arch, policy, debug): a resend is not judged again, a new
+revision is. The output directory is the whole state: a series' results
+are written into a directory of their own beside it and renamed into
+place whole, so a series is judged exactly when its directory exists.
+Killing the loop at any point loses nothing (a series being judged is
+judged again on the next start) and repeats nothing that finished.
+"""
 
 import fcntl
 import hashlib
