@@ -162,12 +162,14 @@ and offlines the memory blocks of a memoryless node through the memory
 hotplug core, with notifiers that veto, allocations that fail, and
 threads that create caches and allocate meanwhile; and a QEMU machine for
 kunit.py with such a node, a CPU-less node that owns a cold-plugged,
-offline DIMM. Its cases are marked slow and skip elsewhere.''',
+offline DIMM, which enables the suite's option. Its cases are marked
+slow and skip elsewhere.''',
 	     files=('mm/slub_kunit_real.c', QEMU_CONFIG)),
-	Part('Documentation: kunit: document the SLUB NUMA hotplug tests',
-	     '''Describe what the SLUB NUMA hotplug tests check, the words they use,
-the two generations of the hotplug notifier they cover and how to run
-them, and list their files under SLAB ALLOCATOR.''',
+	Part('Documentation/mm: document the SLUB NUMA hotplug tests',
+	     '''Describe what the SLUB NUMA hotplug tests check, why they are opt-in
+and a suite of their own beside lib/slub_kunit.c, the words they use, the
+two generations of the hotplug notifier they cover and how to run them,
+and list their files under SLAB ALLOCATOR.''',
 	     files=(DOC, DOC_INDEX)),
 )
 
