@@ -322,6 +322,7 @@ static bool slub_hp_listed(struct kmem_cache **list, unsigned int nr, struct kme
 
 /**
  * struct slub_hp_retired - structures a restore unpublished
+ * @rcu: frees them once no reader can hold them
  * @nodes: per-node structures, from the kmem_cache_node cache
  * @barns: barns, from kmalloc
  * @nr_nodes: entries in @nodes
@@ -329,12 +330,27 @@ static bool slub_hp_listed(struct kmem_cache **list, unsigned int nr, struct kme
  * @size: room in each array
  */
 struct slub_hp_retired {
+	struct rcu_head rcu;
 	struct kmem_cache_node **nodes;
 	void **barns;
 	unsigned int nr_nodes;
 	unsigned int nr_barns;
 	unsigned int size;
 };
+
+static void slub_hp_free_retired_rcu(struct rcu_head *head)
+{
+	struct slub_hp_retired *r = container_of(head, struct slub_hp_retired, rcu);
+	unsigned int i;
+
+	for (i = 0; i < r->nr_nodes; i++)
+		kmem_cache_free(kmem_cache_node, r->nodes[i]);
+	for (i = 0; i < r->nr_barns; i++)
+		kfree(r->barns[i]);
+	kfree(r->nodes);
+	kfree(r->barns);
+	kfree(r);
+}
 
 /*
  * Free what a restore unpublished, once no reader can hold it. SLUB's own
@@ -343,23 +359,22 @@ struct slub_hp_retired {
  * a reader on the allocation or free path may have loaded the pointer just
  * cleared and been preempted before taking n->list_lock. Those readers
  * load and use it without sleeping in between, so once every task has gone
- * through a voluntary context switch (or user mode, or idle), as
- * synchronize_rcu_tasks() waits for, none holds it. On a kernel that
- * cannot be preempted that is an ordinary RCU grace period, and the option
- * selects NEED_TASKS_RCU for the others.
+ * through a voluntary context switch (or user mode, or idle), as an RCU
+ * Tasks grace period waits for, none holds it. On a kernel that cannot be
+ * preempted that is an ordinary RCU grace period, and the option selects
+ * NEED_TASKS_RCU for the others. The restore does not wait for it: a case
+ * that crashed leaves a task that never ends its exit, and the grace
+ * period with it; the structures are then never freed, and the run goes on.
  */
 static void slub_hp_free_retired(struct slub_hp_retired *r)
 {
-	unsigned int i;
-
-	if (r->nr_nodes || r->nr_barns)
-		synchronize_rcu_tasks();
-	for (i = 0; i < r->nr_nodes; i++)
-		kmem_cache_free(kmem_cache_node, r->nodes[i]);
-	for (i = 0; i < r->nr_barns; i++)
-		kfree(r->barns[i]);
+	if (r->nr_nodes || r->nr_barns) {
+		call_rcu_tasks(&r->rcu, slub_hp_free_retired_rcu);
+		return;
+	}
 	kfree(r->nodes);
 	kfree(r->barns);
+	kfree(r);
 }
 
 /* Put back @s's share of g->nid's state; what is taken away goes to @r. */
@@ -402,26 +417,29 @@ static void slub_hp_restore_cache(struct slub_hp_guard *g, struct kmem_cache *s,
 static void slub_hp_restore_node(void *data)
 {
 	struct slub_hp_guard *g = data;
-	struct slub_hp_retired r = {};
+	struct slub_hp_retired *r;
 	struct kmem_cache *s;
 
 	if (slub_hp_supplies(g->nid) && !g->tracked) {
 		pr_err("slub_hotplug: node %d has memory again; left tracked\n", g->nid);
 		return;
 	}
-	r.size = slub_hp_nr_caches() + 16;
-	r.nodes = kcalloc(r.size, sizeof(*r.nodes), GFP_KERNEL);
-	r.barns = kcalloc(r.size, sizeof(*r.barns), GFP_KERNEL);
-	if (!r.nodes || !r.barns)
-		r.size = 0;
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return;	/* the case's final check reports what is left */
+	r->size = slub_hp_nr_caches() + 16;
+	r->nodes = kcalloc(r->size, sizeof(*r->nodes), GFP_KERNEL);
+	r->barns = kcalloc(r->size, sizeof(*r->barns), GFP_KERNEL);
+	if (!r->nodes || !r->barns)
+		r->size = 0;
 
 	mutex_lock(&slab_mutex);
 	slub_hp_set_tracked(g->nid, g->tracked);
 	slub_hp_set_barn_tracked(g->nid, g->barn_tracked);
 	list_for_each_entry(s, &slab_caches, list)
-		slub_hp_restore_cache(g, s, &r);
+		slub_hp_restore_cache(g, s, r);
 	mutex_unlock(&slab_mutex);
-	slub_hp_free_retired(&r);
+	slub_hp_free_retired(r);
 }
 
 unsigned int slub_hp_nr_caches(void)
@@ -2044,5 +2062,12 @@ int slub_hp_suite_init(struct kunit_suite *suite)
 		suite->name, SLUB_HP_GENERATION, slub_hp_policy_names[slub_hp.policy],
 		slub_hp.normal_nid, slub_hp.other_nid, slub_hp.memless_nid, slub_hp.cpu_nid,
 		slub_hp.offline_nid);
+	/* The machine as /sys/devices/system/node/ would show it. */
+	pr_info("%s: possible %*pbl online %*pbl has_memory %*pbl has_normal_memory %*pbl has_cpu %*pbl\n",
+		suite->name, nodemask_pr_args(&node_states[N_POSSIBLE]),
+		nodemask_pr_args(&node_states[N_ONLINE]),
+		nodemask_pr_args(&node_states[N_MEMORY]),
+		nodemask_pr_args(&node_states[N_NORMAL_MEMORY]),
+		nodemask_pr_args(&node_states[N_CPU]));
 	return 0;
 }

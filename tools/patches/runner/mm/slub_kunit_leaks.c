@@ -197,6 +197,11 @@ static void test_no_new_leaks(struct kunit *test)
 
 	buf = kunit_kzalloc(test, SLUB_HP_LEAK_REPORT, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
+	/* What the suites' restores handed to call_rcu_tasks() is freed by now. */
+	if (IS_ENABLED(CONFIG_TASKS_RCU))
+		rcu_barrier_tasks();
+	else
+		rcu_barrier();
 	msleep(SLUB_HP_LEAK_MIN_AGE_MS);
 	/*
 	 * kmemleak holds back an object whose contents changed since the
