@@ -239,21 +239,32 @@ static int slub_hp_set_blocks(struct kunit *test, struct slub_hp_blocks *b, int 
 	return ret;
 }
 
-/* Offline whatever a case left online, then drop the device references. */
+/*
+ * Put every block back in the state it was collected in, offline (or, with
+ * ->online, online as movable: a movable-only node's), then drop the device
+ * references. Offline in reverse, online in order, as slub_hp_set_blocks().
+ */
 static void slub_hp_put_blocks(void *data)
 {
 	struct slub_hp_blocks *b = data;
+	struct memory_block *mem;
 	unsigned int i;
 	int ret;
 
 	lock_device_hotplug();
-	for (i = b->nr; i-- > 0;) {
-		if (b->mem[i]->state == MEM_ONLINE) {
-			ret = slub_hp_offline_block(b, b->mem[i]);
-			if (ret < 0)
-				pr_err("slub_hotplug: memory%u on node %d stays online: %d\n",
-				       b->mem[i]->dev.id, b->nid, ret);
+	for (i = 0; i < b->nr; i++) {
+		mem = b->mem[b->online ? i : b->nr - 1 - i];
+		if (mem->state == (b->online ? MEM_ONLINE : MEM_OFFLINE))
+			continue;
+		if (b->online) {
+			mem->online_type = MMOP_ONLINE_MOVABLE;
+			ret = device_online(&mem->dev);
+		} else {
+			ret = slub_hp_offline_block(b, mem);
 		}
+		if (ret < 0)
+			pr_err("slub_hotplug: memory%u on node %d stays %s: %d\n", mem->dev.id,
+			       b->nid, b->online ? "offline" : "online", ret);
 	}
 	unlock_device_hotplug();
 	for (i = 0; i < b->nr; i++)
@@ -507,28 +518,6 @@ static void test_online_movable(struct kunit *test)
 	slub_hp_expect_alloc(test, b->nid, SLUB_HP_ALLOC_BOTH, "offline");
 }
 
-/* Deferred action: online as movable whatever a case left offline of @data. */
-static void slub_hp_reonline_movable(void *data)
-{
-	struct slub_hp_blocks *b = data;
-	unsigned int i;
-	int ret;
-
-	lock_device_hotplug();
-	for (i = 0; i < b->nr; i++) {
-		if (b->mem[i]->state != MEM_OFFLINE)
-			continue;
-		b->mem[i]->online_type = MMOP_ONLINE_MOVABLE;
-		ret = device_online(&b->mem[i]->dev);
-		if (ret < 0)
-			pr_err("slub_hotplug: memory%u on node %d stays offline: %d\n",
-			       b->mem[i]->dev.id, b->nid, ret);
-	}
-	unlock_device_hotplug();
-	for (i = 0; i < b->nr; i++)
-		put_device(&b->mem[i]->dev);
-}
-
 /* A node whose memory is all movable since boot, and its blocks; skips if none. */
 static struct slub_hp_blocks *slub_hp_movable_boot_node(struct kunit *test)
 {
@@ -548,7 +537,7 @@ static struct slub_hp_blocks *slub_hp_movable_boot_node(struct kunit *test)
 	if (!b->nr)
 		kunit_skip(test, "node %d has no online memory blocks", b->nid);
 	slub_hp_guard_node(test, b->nid);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_reonline_movable, b));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_put_blocks, b));
 	return b;
 }
 

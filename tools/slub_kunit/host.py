@@ -51,10 +51,6 @@ ARCH_NEEDS: Dict[str, Dict[str, str]] = {
 }
 
 
-# The package of each QEMU the arches use.
-QEMU_PACKAGES = {'qemu-system-x86_64': 'qemu-system-x86', 'qemu-system-ppc64': 'qemu-system-ppc'}
-
-
 def _present(what: str) -> bool:
 	if what.startswith('/'):
 		return os.path.exists(what)
@@ -213,7 +209,8 @@ def real_qemu(bin_dir: str, qemu: str = 'qemu-system-x86_64') -> str:
 				 if d and not is_inside(os.path.realpath(d), fronts))
 	real = shutil.which(qemu, path=search)
 	if real is None:
-		raise HostError(f'{qemu} not found: apt-get install '
-				f'{QEMU_PACKAGES.get(qemu, "qemu-system")}')
+		package = next((needs[qemu] for needs in ARCH_NEEDS.values() if qemu in needs),
+			       'qemu-system')
+		raise HostError(f'{qemu} not found: apt-get install {package}')
 	return os.path.abspath(real)
 
