@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 	return p
 
 
+def full_sha(text: str) -> str:
+	if not re.fullmatch(r'[0-9a-f]{40}', text):
+		raise argparse.ArgumentTypeError(f'{text!r}: expected a full 40-digit commit id')
+	return text
+
+
 def distcc_hosts(text: str) -> str:
 	if not text.split() or any(c in text for c in '\n;$`'):
 		raise argparse.ArgumentTypeError(f'{text!r}: expected a DISTCC_HOSTS list')
@@ -307,7 +313,7 @@ def reply_sender(given: Optional[str]) -> str:
 	it is (git send-email and sendmail -t need a From)."""
 	from slub_kunit.export import identity
 	try:
-		name, addr = identity(given)
+		name, addr = identity(given, sign_off=False)
 	except UserError:
 		if given:
 			raise
@@ -332,7 +338,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
 	from slub_kunit import export
 	return export.main(args.kernel, args.cache, args.out, author=args.author,
-			   check=args.check, jobs=args.jobs)
+			   check=args.check, jobs=args.jobs, base=args.base, commit=args.commit)
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
@@ -425,7 +431,13 @@ def parser() -> argparse.ArgumentParser:
 	sp.add_argument('--out', required=True, metavar='DIR', type=abs_path,
 			help='an empty or new directory for the series')
 	sp.add_argument('--from', dest='author', metavar='"NAME <EMAIL>"',
-			help='author and Signed-off-by (default: your git identity)')
+			help='author and Signed-off-by (default: your git identity; a no-reply '
+			'address is refused)')
+	sp.add_argument('--base', type=full_sha, metavar='SHA1',
+			help='the base-commit: of the cover letter (default: the commit of '
+			'--kernel PATH --commit REV, or HEAD of a git tree --kernel names)')
+	sp.add_argument('--commit', metavar='REV',
+			help='with --kernel PATH, a git repository: export for the tree of REV')
 	sp.add_argument('--check', action='store_true',
 			help='also git am the series onto the pristine tree, build after '
 			'each patch, and run it with stock kunit.py')

@@ -343,19 +343,60 @@ def git(repo: str, args: List[str], env: Optional[Dict[str, str]] = None,
 	return res.stdout
 
 
-def identity(author: Optional[str]) -> Tuple[str, str]:
-	"""(name, email) from --from, or from the user's git configuration."""
+# An address that takes no mail cannot certify the DCO's Signed-off-by.
+NOREPLY = re.compile(r'(^|[^a-z0-9])no-?reply([^a-z0-9]|$)', re.I)
+
+
+def identity(author: Optional[str], sign_off: bool = True) -> Tuple[str, str]:
+	"""(name, email) from --from, or from the user's git configuration.
+	With sign_off, an identity that cannot sign off (a no-reply address)
+	is refused."""
 	if author:
 		m = re.fullmatch(r'\s*(.+?)\s*<([^<>@\s]+@[^<>\s]+)>\s*', author)
 		if not m:
 			raise UsageError(f'--from {author}: expected "Name <email>"')
-		return m.group(1), m.group(2)
-	res = run(['git', 'var', 'GIT_AUTHOR_IDENT'], check=False)
-	m = re.match(r'^(.+?) <([^>]+)> \d+', res.stdout or '')
-	if res.returncode != 0 or not m or '@' not in m.group(2):
-		raise UsageError('no git identity to sign the series with: set git config user.name '
-				'and user.email, or pass --from "Name <email>"')
-	return m.group(1), m.group(2)
+		name, email = m.group(1), m.group(2)
+		where = '--from'
+	else:
+		res = run(['git', 'var', 'GIT_AUTHOR_IDENT'], check=False)
+		m = re.match(r'^(.+?) <([^>]+)> \d+', res.stdout or '')
+		if res.returncode != 0 or not m or '@' not in m.group(2):
+			raise UsageError('no git identity to sign the series with: set git config '
+					'user.name and user.email, or pass --from "Name <email>"')
+		name, email = m.group(1), m.group(2)
+		where = 'your git identity'
+	if sign_off and NOREPLY.search(email):
+		raise UsageError(f'{where} <{email}> is a no-reply address, which cannot sign off '
+				'a patch (DCO): pass --from "Name <email>" with one that takes mail')
+	return name, email
+
+
+def base_of(src: source.Source, given: Optional[str]) -> Tuple[Optional[str], str]:
+	"""(base-commit, what the series is based on): --base, the commit of
+	--kernel PATH --commit REV, or HEAD of a git tree the series' files
+	are unchanged in; for a Debian tree only the upstream release, since
+	its commit cannot be known without the stable repository."""
+	version = source.makefile_version(src.path)
+	if given:
+		return given, f'v{version}'
+	if src.commit:
+		return src.commit, f'v{version}'
+	if not src.package:
+		res = run(['git', '-C', src.path, 'rev-parse', '--verify', '--quiet', 'HEAD'],
+			  check=False)
+		if res.returncode == 0 and re.fullmatch(r'[0-9a-f]{40}', res.stdout.strip()):
+			return res.stdout.strip(), f'v{version}'
+	return None, f'v{version}'
+
+
+def with_base(cover: str, base: Optional[str]) -> str:
+	"""The cover letter with git's base-commit: trailer before the
+	signature, as format-patch --base writes it."""
+	if not base:
+		return cover
+	at = cover.rfind('\n-- \n')
+	at = at + 1 if at >= 0 else len(cover)
+	return cover[:at] + f'base-commit: {base}\n' + cover[at:]
 
 
 def scratch_repo(path: str, src: source.Source, rels: List[str], env: Dict[str, str]) -> None:
@@ -372,7 +413,7 @@ def scratch_repo(path: str, src: source.Source, rels: List[str], env: Dict[str, 
 
 
 def write_series(src: source.Source, out_dir: str, name: str, email: str,
-		 work: str) -> List[str]:
+		 work: str, base: Optional[str] = None) -> List[str]:
 	env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
 		   GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email, GIT_CONFIG_NOSYSTEM='1',
 		   GIT_CONFIG_GLOBAL=os.devnull)
@@ -394,8 +435,9 @@ def write_series(src: source.Source, out_dir: str, name: str, email: str,
 	cover = os.path.join(out_dir, names[0])
 	text = read(cover)
 	text = text.replace('*** SUBJECT HERE ***', COVER_SUBJECT)
-	text = text.replace('*** BLURB HERE ***', COVER.rstrip() + f'\n\nMade for {src.label}.')
-	atomic_write(cover, text)
+	commit, release = base_of(src, base)
+	text = text.replace('*** BLURB HERE ***', COVER.rstrip() + f'\n\nBased on {release}.')
+	atomic_write(cover, with_base(text, commit))
 	# The series applies with git am to the pristine files.
 	check = os.path.join(work, 'am')
 	scratch_repo(check, src, rels, env)
@@ -405,17 +447,21 @@ def write_series(src: source.Source, out_dir: str, name: str, email: str,
 
 
 def main(kernel: str, cache: str, out_dir: str, author: Optional[str] = None,
-	 check: bool = False, jobs: int = 1) -> int:
+	 check: bool = False, jobs: int = 1, base: Optional[str] = None,
+	 commit: Optional[str] = None) -> int:
 	if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
 		raise UsageError(f'--out {out_dir}: not an empty directory; the series would mix '
 				'with what is there')
 	name, email = identity(author)
 	stages = Stages()
-	src = source.get_source(kernel, cache, stages)
+	src = source.get_source(kernel, cache, stages, commit)
+	if not base and not base_of(src, None)[0]:
+		log(f'warning: no base-commit: {src.label} is no git tree; pass --base SHA1 '
+		    f'(the commit of v{source.makefile_version(src.path)})')
 	os.makedirs(out_dir, exist_ok=True)
 	os.makedirs(os.path.join(cache, 'export'), exist_ok=True)
 	with tempfile.TemporaryDirectory(prefix='export-', dir=os.path.join(cache, 'export')) as work:
-		mails = write_series(src, out_dir, name, email, work)
+		mails = write_series(src, out_dir, name, email, work, base)
 	for path in mails:
 		log(f'wrote {path}')
 	print(f'{len(mails) - 1} patches and a cover letter in {out_dir}, for {src.label} '

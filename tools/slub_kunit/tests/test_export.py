@@ -79,6 +79,7 @@ class ExportTest(unittest.TestCase):
 					'F:\tmm/slub.c\nF:\tmm/slab.h\n\nSOMETHING ELSE\n')
 		files[export.DOC_INDEX] = '.. toctree::\n\n   bootmem\n   slab\n   highmem\n'
 		files['include/linux/node.h'] = '/* memory notifier */\n'
+		files['Makefile'] = 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n'
 		for rel, text in files.items():
 			os.makedirs(os.path.dirname(os.path.join(self.tree, rel)), exist_ok=True)
 			with open(os.path.join(self.tree, rel), 'w') as f:
@@ -166,6 +167,43 @@ class ExportTest(unittest.TestCase):
 			os.chdir(old)
 		self.assertEqual(ctx.exception.code, Exit.USAGE)
 		self.assertIn('--from', str(ctx.exception))
+
+
+	def test_no_reply_identity_cannot_sign_off(self):
+		for given in ('Bo <bo@users.noreply.github.com>', 'Bo <no-reply@example.org>'):
+			with self.assertRaises(UserError) as ctx:
+				export.identity(given)
+			self.assertEqual(ctx.exception.code, Exit.USAGE)
+			self.assertIn('cannot sign off', str(ctx.exception))
+			# A reply on the list signs nothing off.
+			self.assertEqual(export.identity(given, sign_off=False)[0], 'Bo')
+		self.assertEqual(export.identity('Bo <replyno@example.org>')[1], 'replyno@example.org')
+		env = {'HOME': self.tmp, 'GIT_CONFIG_GLOBAL': os.devnull, 'GIT_CONFIG_NOSYSTEM': '1',
+		       'PATH': os.environ['PATH'], 'GIT_AUTHOR_NAME': 'Ci',
+		       'GIT_AUTHOR_EMAIL': 'ci@users.noreply.example'}
+		with mock.patch.dict(os.environ, env, clear=True):
+			with self.assertRaises(UserError) as ctx:
+				export.identity(None)
+			self.assertIn('your git identity', str(ctx.exception))
+			self.assertEqual(export.identity('Real <real@example.org>')[1], 'real@example.org')
+
+	def test_base_commit_of_a_git_tree_and_of_base(self):
+		env = dict(os.environ, GIT_AUTHOR_NAME='A', GIT_AUTHOR_EMAIL='a@example.org',
+			   GIT_COMMITTER_NAME='A', GIT_COMMITTER_EMAIL='a@example.org',
+			   GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM='1')
+		with open(os.path.join(self.tree, 'Makefile'), 'w') as f:
+			f.write('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 3\n')
+		self.assertEqual(export.base_of(self.src, None), (None, 'v6.12.3'))
+		for args in (['init', '-q'], ['add', '-A'], ['commit', '-q', '-m', 'base']):
+			subprocess.run(['git', '-C', self.tree] + args, env=env, check=True)
+		head = subprocess.run(['git', '-C', self.tree, 'rev-parse', 'HEAD'], env=env,
+				      capture_output=True, text=True, check=True).stdout.strip()
+		self.assertEqual(export.base_of(self.src, None), (head, 'v6.12.3'))
+		self.assertEqual(export.base_of(self.src, 'f' * 40), ('f' * 40, 'v6.12.3'))
+		mails = self.series()
+		cover = self.read(mails[0])
+		self.assertIn(f'\nbase-commit: {head}\n-- \n', cover)
+		self.assertIn('Based on v6.12.3.', cover)
 
 
 class PrefixMachineTest(unittest.TestCase):
