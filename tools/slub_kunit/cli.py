@@ -11,7 +11,7 @@ import sys
 import unittest
 from typing import List, Optional, Tuple
 
-from slub_kunit import host, mail, patches, pipeline, procs
+from slub_kunit import host, mail, patches, pipeline, procs, testplan
 from slub_kunit.common import HostError, REPO, Stages, UsageError, UserError, die
 from slub_kunit.kunit_tool import ARCHES, TEST_ARCHES, distcc_slots
 from slub_kunit.pipeline import POLICIES, RunRequest
@@ -220,75 +220,83 @@ def cmd_unit(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-	kernels = args.kernel or ['6.12', '7']
+	rows = testplan.plan(args.kernel, args.arch)
 	# What the unit tests run (git, b4, distcc): installed like the rest.
 	host.ensure_commands(host.TEST_NEEDS)
 	passed, failed, skipped = run_unit_tests()
-	rows = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
-		 f'{skipped} skipped', failed == 0)]
+	table = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
+		  f'{skipped} skipped', failed == 0)]
 	timings: List[Tuple[str, Stages]] = []
-	more, total = pipeline.test_matrix(kernels, args.arch or list(TEST_ARCHES), args.cache,
-					   args.jobs, args.debug, timings)
-	rows += more
+	more, total = pipeline.test_matrix(testplan.suites(rows), args.cache, args.jobs,
+					   args.debug, timings)
+	table += more
 	if not args.no_hostile:
-		rows += hostile_rows(kernels[0], args, timings, total)
+		table += hostile_rows(rows[0].kernel, args, timings, total)
 	if not args.no_mutants:
-		rows += mutant_rows(kernels, args, timings, total)
+		table += mutant_rows(testplan.catalogues(rows), args, timings, total)
 	print('\nslub-kunit test matrix:')
-	for kernel, arch, text, ok in rows:
+	for kernel, arch, text, ok in table:
 		print(f'  {"ok  " if ok else "FAIL"} {kernel:<36} {arch:<7} {text}')
 	print('\nWhere the time went:')
 	for what, stages in timings:
 		print(f'  {what}: {stages.summary()}')
 	print(f'{total[0] + passed} passed, {total[1] + failed} failed, '
 	      f'{total[2] + skipped} skipped')
-	return Exit.OK if all(ok for *_, ok in rows) else Exit.TESTS_FAILED
+	return Exit.OK if all(ok for *_, ok in table) else Exit.TESTS_FAILED
 
 
 def hostile_rows(kernel: str, args: argparse.Namespace, timings: List[Tuple[str, Stages]],
 		 total: List[int]) -> List[Tuple[str, str, str, bool]]:
-	"""The hostile patches (hostile.py) on one kernel, under each arch."""
+	"""The hostile patches (hostile.py) on one kernel, under each arch
+	they are made for (x86_64 and um)."""
 	from slub_kunit import hostile
+	arches = [a for a in args.arch or TEST_ARCHES if a in TEST_ARCHES]
+	if not arches:
+		return []
 	stages = Stages()
 	with stages.stage('hostile patches'):
-		rows = hostile.check(kernel, args.cache, args.arch or list(TEST_ARCHES))
+		rows = hostile.check(kernel, args.cache, arches)
 	timings.append((f'{kernel} hostile patches', stages))
 	for *_, ok in rows:
 		total[0 if ok else 1] += 1
 	return rows
 
 
-def mutant_rows(kernels: List[str], args: argparse.Namespace,
+def mutant_rows(rows: List[testplan.Row], args: argparse.Namespace,
 		timings: List[Tuple[str, Stages]], total: List[int]
 		) -> List[Tuple[str, str, str, bool]]:
-	"""Each generation's mutant catalogue on x86_64 (where every node case
-	runs): a mutant that survives fails the test."""
+	"""Each row's mutants: the generation's catalogue on x86_64 (where
+	every node case runs), the entries only an arch can kill on that arch.
+	A mutant that survives fails the test."""
 	from slub_kunit import mutate
-	rows = []
-	for kernel in kernels:
-		req = RunRequest(cache=args.cache, kernel=kernel, arch='x86_64', jobs=args.jobs,
+	table = []
+	for row in rows:
+		req = RunRequest(cache=args.cache, kernel=row.kernel, arch=row.arch, jobs=args.jobs,
 				 debug=args.debug)
 		try:
-			run = mutate.run_catalogue(req)
+			run = mutate.run_catalogue(req, arch_only=row.mutants == testplan.Mutants.ARCH)
 		except UsageError:
 			raise
 		except UserError as err:
-			rows.append((kernel, 'x86_64', f'mutants: error: {err}', False))
+			table.append((row.kernel, row.arch, f'mutants: error: {err}', False))
 			total[1] += 1
 			continue
 		for v in run.verdicts:
 			if v.status != Mutant.KILLED and v.status not in mutate.NEEDS:
 				print(f'MUTANT {v.status.value}: {v.name}: {v.detail}')
-		timings.append((f'{run.what.split(" (")[0]} x86_64 mutants', run.stages))
-		rows.append((run.what.split(' (')[0], 'x86_64',
-			     f'mutants: {run.killed} killed of {len(run.verdicts) - run.skipped}'
-			     + (f', {run.failed} not' if run.failed else '')
-			     + f' ({run.built.split(": ", 1)[-1]}; {run.stages.total():.0f} s)',
-			     run.failed == 0))
+		kernel = run.what.split(' (')[0]
+		timings.append((f'{kernel} {row.arch} mutants', run.stages))
+		judged = len(run.verdicts) - run.skipped
+		text = (f'mutants: {run.killed} killed of {judged}'
+			+ (f', {run.failed} not' if run.failed else '')
+			+ (' (only those needing this arch)' if row.mutants == testplan.Mutants.ARCH
+			   else '')
+			+ f' ({run.built.split(": ", 1)[-1]}; {run.stages.total():.0f} s)')
+		table.append((kernel, row.arch, text, run.failed == 0))
 		total[0] += run.killed
 		total[1] += run.failed
 		total[2] += run.skipped
-	return rows
+	return table
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -364,11 +372,12 @@ def parser() -> argparse.ArgumentParser:
 	sp.set_defaults(func=cmd_run)
 
 	sp = sub.add_parser('test', help='runner unit tests, then the suite on 6.12 and 7.x '
-			    'under x86_64 and um, each booted twice (what CI runs)')
+			    'under x86_64, um and ppc64le and on 7.2 under x86_64, each '
+			    'booted twice, and the mutant catalogues (what CI runs)')
 	sp.add_argument('--kernel', action='append', type=kernel_spec,
-			help='kernels to run (default: 6.12 and 7); repeatable')
+			help='kernels to run (default: the plan in testplan.py); repeatable')
 	sp.add_argument('--arch', action='append', choices=ARCHES,
-			help='arches to run (default: x86_64 and um); repeatable')
+			help='arches to run (default: the plan in testplan.py); repeatable')
 	sp.add_argument('--cache', default=default_cache(), type=abs_path)
 	sp.add_argument('--jobs', type=jobs, default=os.cpu_count() or 1)
 	sp.add_argument('--debug', action='store_true',

@@ -118,20 +118,25 @@ class CatalogueRun:
 
 
 def run_catalogue(req: RunRequest, only: Optional[List[str]] = None,
-		  each: bool = False) -> CatalogueRun:
-	"""The mutant catalogue of the tree's generation, each mutant judged."""
+		  each: bool = False, arch_only: bool = False) -> CatalogueRun:
+	"""The mutant catalogue of the tree's generation, each mutant judged;
+	with arch_only, only the entries whose killer needs req.arch."""
 	stages = Stages()
 	with pipeline.session(req, stages) as s:
 		s.prepare(req.patches)
 		catalogue = load_catalogue(s.generation)
 		entries = select(catalogue['mutants'], only)
+		if arch_only:
+			entries = [m for m in entries if req.arch in m.get('arch', ())]
+		what = f'{s.src.label} ({s.generation}), {req.arch}, policy {s.policy}'
+		if not entries:
+			return CatalogueRun(what, [], 'built: nothing (no entry)', stages)
 		baseline(s)
 		if each:
 			verdicts = [run_one(s, catalogue, mutant) for mutant in entries]
 			built = f'built: one kernel per mutant (--rebuild-each), {len(entries)} in all'
 		else:
 			verdicts, built = run_schemata(s, catalogue, entries)
-		what = f'{s.src.label} ({s.generation}), {req.arch}, policy {s.policy}'
 	return CatalogueRun(what, verdicts, built, stages)
 
 

@@ -429,6 +429,10 @@ def package_pattern(spec: str) -> str:
 	raise UsageError(f'--kernel {spec}: expected 6.12, 7, 7.N or a kernel tree path')
 
 
+class NoPackage(UsageError):
+	"""The kernel line asked for is not (or no longer) served by Debian."""
+
+
 def resolve_package(apt: Apt, spec: str) -> str:
 	"""The package for spec; for a major version, the newest one served."""
 	pattern = package_pattern(spec)
@@ -437,7 +441,7 @@ def resolve_package(apt: Apt, spec: str) -> str:
 		served = sorted({p.split('linux-source-')[1] for p in apt.packages(r'linux-source-\d+\.\d+')},
 				key=lambda v: tuple(int(x) for x in v.split('.')))
 		wanted = f'linux-source-{spec}' + ('' if '.' in spec else '.*')
-		raise UsageError(f'--kernel {spec}: no Debian package {wanted} in '
+		raise NoPackage(f'--kernel {spec}: no Debian package {wanted} in '
 				f'{", ".join(DEBIAN_SUITES)}; available: '
 				f'{", ".join(served) or "none"}')
 	return max(found, key=version_key)
