@@ -13,11 +13,13 @@
 #include <kunit/test.h>
 
 #include <linux/compaction.h>
+#include <linux/cpu.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/device.h>
 #include <linux/swap.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "slub_kunit_helpers.h"
 
@@ -308,22 +310,24 @@ static void slub_hp_start_node_threads(struct kunit *test, int nid)
 }
 
 /**
- * slub_hp_real_node() - the memoryless node's offline memory blocks
+ * slub_hp_real_node_of() - the offline memory blocks of a node of one kind
  * @test: the running case
+ * @t: a transition whose kind names the node (a memoryless node, one with CPUs)
  *
- * Skips the case where the machine has no memoryless node with offline
+ * Skips the case where the machine has no such node with offline
  * hot-pluggable memory. Guards the node's slab state and registers an
  * action that offlines the blocks again and drops the references.
  *
  * Return: the blocks.
  */
-static struct slub_hp_blocks *slub_hp_real_node(struct kunit *test)
+static struct slub_hp_blocks *slub_hp_real_node_of(struct kunit *test,
+						   const struct slub_hp_trans *t)
 {
 	struct slub_hp_blocks *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
 	struct slub_hp_world w;
 
 	KUNIT_ASSERT_NOT_NULL(test, b);
-	w = slub_hp_world(test, &slub_hp_first_normal);
+	w = slub_hp_world(test, t);
 	b->nid = w.nid;
 	b->timeout = SLUB_HP_OFFLINE_TIMEOUT;
 	for_each_memory_block(b, slub_hp_collect_block);
@@ -333,6 +337,12 @@ static struct slub_hp_blocks *slub_hp_real_node(struct kunit *test)
 	slub_hp_start_node_threads(test, b->nid);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_put_blocks, b));
 	return b;
+}
+
+/* The offline memory blocks of the memoryless node without CPUs. */
+static struct slub_hp_blocks *slub_hp_real_node(struct kunit *test)
+{
+	return slub_hp_real_node_of(test, &slub_hp_first_normal);
 }
 
 /**
@@ -716,6 +726,184 @@ static void test_online_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
 }
 
+#ifdef CONFIG_HOTPLUG_CPU
+/* A memoryless node with CPUs gaining movable memory, for the CPU cases. */
+static const struct slub_hp_trans slub_hp_cpu_first_movable = {
+	.on = "none->movable (node with CPUs)", .off = "movable->none (node with CPUs)",
+	.kind = SLUB_HP_CPU_NODE, .names_nid = true, .post_memory = true,
+};
+
+/* Brings the CPU a case took down back up, if it is still down. */
+static void slub_hp_cpu_back_up(void *data)
+{
+	unsigned int cpu = (unsigned long)data;
+	int ret;
+
+	if (cpu_online(cpu))
+		return;
+	ret = add_cpu(cpu);
+	if (ret)
+		pr_err("slub_hotplug: CPU %u stays offline: %d\n", cpu, ret);
+}
+
+/**
+ * slub_hp_node_cpu() - a CPU of @nid the case can take down
+ * @test: the running case
+ * @nid: the node
+ *
+ * Skips the case where @nid has no online CPU other than the one the case
+ * runs on, or where that CPU cannot go offline.
+ *
+ * Return: the CPU.
+ */
+static unsigned int slub_hp_node_cpu(struct kunit *test, int nid)
+{
+	unsigned int cpu;
+
+	for_each_cpu_and(cpu, cpumask_of_node(nid), cpu_online_mask)
+		if (cpu != raw_smp_processor_id() && cpu_is_hotpluggable(cpu))
+			return cpu;
+	kunit_skip(test, "node %d has no CPU that can go offline", nid);
+	return 0;
+}
+
+/* Takes @cpu down through the CPU hotplug core until the case ends. */
+static void slub_hp_cpu_down(struct kunit *test, unsigned int cpu)
+{
+	KUNIT_ASSERT_EQ_MSG(test, remove_cpu(cpu), 0, "CPU %u did not go offline", cpu);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_cpu_back_up,
+							   (void *)(unsigned long)cpu));
+}
+
+/**
+ * struct slub_hp_on_cpu - allocations a work item makes on one CPU
+ * @s: the cache
+ * @nid: the node asked for, or NUMA_NO_NODE
+ * @gfp: allocation flags (__GFP_NOWARN is added)
+ * @got: how many of SLUB_HP_ON_CPU_OBJS allocations succeeded (each
+ *	object is freed again on the same CPU once all are made)
+ * @on_node: how many objects came from @nid
+ */
+struct slub_hp_on_cpu {
+	struct kmem_cache *s;
+	int nid;
+	gfp_t gfp;
+	unsigned int got;
+	unsigned int on_node;
+};
+
+#define SLUB_HP_ON_CPU_OBJS	64
+
+static long slub_hp_on_cpu_fn(void *arg)
+{
+	struct slub_hp_on_cpu *on = arg;
+	void *obj[SLUB_HP_ON_CPU_OBJS];
+	unsigned int i;
+	void *p;
+
+	on->got = 0;
+	on->on_node = 0;
+	while (on->got < SLUB_HP_ON_CPU_OBJS) {
+		p = kmem_cache_alloc_node(on->s, on->gfp | __GFP_NOWARN, on->nid);
+		if (!p)
+			break;
+		if (folio_nid(virt_to_folio(p)) == on->nid)
+			on->on_node++;
+		obj[on->got++] = p;
+	}
+	for (i = 0; i < on->got; i++)
+		kmem_cache_free(on->s, obj[i]);
+	return 0;
+}
+
+/*
+ * A CPU that comes up on a node which gained memory while the CPU was down
+ * finds the node's per-node structures and barns in place: bringing it up
+ * replaces or frees none of them (I2), leaves the tracking as the policy
+ * has it, and every cache still covers every tracked node (I1). From the
+ * CPU, allocations with and without a node keep succeeding. The memory is
+ * onlined movable: kernel memory on a node with a running CPU would take
+ * that CPU's unmovable allocations and could not go offline again, and the
+ * case must leave the machine as it found it.
+ *
+ * Invariant: I2 stability.
+ */
+static void test_cpu_up_after_node_gained_memory(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node_of(test, &slub_hp_cpu_first_movable);
+	struct slub_hp_world w = { .nid = b->nid, .tracked = slub_hp_tracked(b->nid) };
+	unsigned int cpu = slub_hp_node_cpu(test, b->nid);
+	struct slub_hp_on_cpu on = { .gfp = GFP_KERNEL };
+	const struct slub_hp_snap *gained;
+
+	slub_hp_cpu_down(test, cpu);
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_MOVABLE), 0);
+	slub_hp_model_walk(&w, &slub_hp_cpu_first_movable, SLUB_HP_ON, false);
+	slub_hp_expect_real(test, &w, true, false, "node gained memory, CPU down");
+	gained = slub_hp_snapshot(test);
+
+	KUNIT_ASSERT_EQ_MSG(test, add_cpu(cpu), 0, "CPU %u did not come up", cpu);
+	slub_hp_expect_kept(test, gained, false, "CPU up");
+	slub_hp_expect_real(test, &w, true, false, "CPU up");
+
+	on.s = slub_hp_create_cache(test, "slub_hp_cpu_up", 192, 0);
+	for (on.nid = NUMA_NO_NODE; on.nid < (int)nr_node_ids; on.nid++) {
+		if (on.nid != NUMA_NO_NODE && !node_state(on.nid, N_ONLINE))
+			continue;
+		work_on_cpu(cpu, slub_hp_on_cpu_fn, &on);
+		KUNIT_EXPECT_EQ_MSG(test, on.got, SLUB_HP_ON_CPU_OBJS,
+				    "CPU %u (node %d) up: allocations for node %d failed",
+				    cpu, b->nid, on.nid);
+	}
+	kunit_release_action(test, slub_hp_destroy_cache, on.s);
+	KUNIT_EXPECT_EQ(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0);
+}
+
+/*
+ * A CPU that goes down hands back every object its caches hold for it (its
+ * CPU slab and partial slabs, or its sheaves): with the CPU down nothing
+ * else flushes them, and a node whose free slabs only that CPU held must
+ * still be able to lose its memory (I6). The objects are allocated on the
+ * memoryless node's new memory from a CPU of the memoryless node with CPUs,
+ * and freed there (such a CPU caches remote objects); the cache, made
+ * before the node gained memory, lives on.
+ *
+ * Invariant: I6 going-offline releases free slabs.
+ */
+static void test_cpu_down_releases_node(struct kunit *test)
+{
+	struct slub_hp_blocks *b = slub_hp_real_node(test);
+	struct slub_hp_on_cpu on = { .nid = b->nid, .gfp = GFP_KERNEL | __GFP_THISNODE };
+	unsigned int cpu;
+
+	if (slub_hp.cpu_nid == NUMA_NO_NODE)
+		kunit_skip(test, "needs an online NUMA node with CPUs and no memory");
+	cpu = slub_hp_node_cpu(test, slub_hp.cpu_nid);
+	/* Made first: a cache made later has its structure for the node on it. */
+	on.s = slub_hp_create_cache(test, "slub_hp_cpu_down", 192, 0);
+	KUNIT_ASSERT_EQ(test, slub_hp_set_blocks(test, b, MMOP_ONLINE_KERNEL), 0);
+	work_on_cpu(cpu, slub_hp_on_cpu_fn, &on);
+	KUNIT_ASSERT_EQ_MSG(test, on.got, SLUB_HP_ON_CPU_OBJS,
+			    "allocations on node %d from CPU %u failed", b->nid, cpu);
+	KUNIT_ASSERT_EQ(test, on.on_node, SLUB_HP_ON_CPU_OBJS);
+
+	slub_hp_cpu_down(test, cpu);
+	KUNIT_EXPECT_EQ_MSG(test, slub_hp_set_blocks(test, b, MMOP_OFFLINE), 0,
+			    "node %d stayed pinned after CPU %u, which freed its objects, went down",
+			    b->nid, cpu);
+}
+#else
+static void test_cpu_up_after_node_gained_memory(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_HOTPLUG_CPU");
+}
+
+static void test_cpu_down_releases_node(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_HOTPLUG_CPU");
+}
+#endif /* CONFIG_HOTPLUG_CPU */
+
 #define SLUB_HP_STRESS_THREADS	2
 #define SLUB_HP_STRESS_MS	3000
 
@@ -883,6 +1071,8 @@ static struct kunit_case slub_hotplug_real_cases[] = {
 	KUNIT_CASE_SLOW(test_online_fails),
 	KUNIT_CASE_SLOW(test_stress),
 	KUNIT_CASE_SLOW(test_movable_from_boot),
+	KUNIT_CASE_SLOW(test_cpu_up_after_node_gained_memory),
+	KUNIT_CASE_SLOW(test_cpu_down_releases_node),
 	{}
 };
 
