@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
-from slub_kunit import host, procs, sandbox
+from slub_kunit import host, procs, results, sandbox
 from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, atomic_write, is_inside,
 				    safe_name)
 
@@ -461,15 +461,11 @@ def ccache_has_results(ccache: str, at_least: int = CCACHE_WORTH) -> bool:
 	return False
 
 
-# printk.time=1 (always passed) puts "[    2.345678] " before every line.
-_STAMP = re.compile(r'^\[\s*(\d+\.\d+)\] ')
-
-
 def suite_run_time(log: str) -> Optional[float]:
 	"""Seconds from the first KTAP line to the last top-level result."""
 	start = end = None
 	for line in log.splitlines():
-		m = _STAMP.match(line)
+		m = results.STAMP.match(line)
 		if not m:
 			continue
 		rest = line[m.end():]

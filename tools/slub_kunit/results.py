@@ -118,14 +118,18 @@ def splats(log: str) -> List[str]:
 	device is configured), not to the suite.
 	"""
 	out = []
-	start = re.search(r'^(\[\s*\d+\.\d+\] )?\s*K?TAP version', log, re.M)
-	for line in log[start.start() if start else 0:].splitlines():
+	lines = log.splitlines()
+	start = next((n for n, line in enumerate(lines)
+		      if re.match(r'\s*K?TAP version', STAMP.sub('', line))), 0)
+	for line in lines[start:]:
 		if SPLAT.search(line) and not line.strip().startswith('#'):
 			out.append(line.strip())
 	return out
 
 
-STAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+# printk.time=1 (always passed) puts "[    2.345678] " before every line;
+# the one pattern for it (group 1: the seconds).
+STAMP = re.compile(r'^\[\s*(\d+\.\d+)\]\s?')
 FAILED_AT = re.compile(r'#\s*(\S+): ((?:EXPECTATION|ASSERTION) FAILED at )(\S+)(.*)$')
 RESULT = re.compile(r'^\s*(?:not )?ok \d+ (.*?)(?:\s+#.*)?$')
 
