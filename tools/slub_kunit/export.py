@@ -160,10 +160,12 @@ going-offline leaves no empty slab behind.''',
 	     '''Add the suite slub_hotplug_real, in mm/slub_kunit_real.c, which onlines
 and offlines the memory blocks of a memoryless node through the memory
 hotplug core, with notifiers that veto, allocations that fail, and
-threads that create caches and allocate meanwhile; and a QEMU machine for
-kunit.py with such a node, a CPU-less node that owns a cold-plugged,
-offline DIMM, which enables the suite's option. Its cases are marked
-slow and skip elsewhere.''',
+threads that create caches and allocate meanwhile, and which takes a CPU
+of a memoryless node down and up again through the CPU hotplug core
+around its node's memory; and a QEMU machine for kunit.py with such nodes: a
+CPU-less node and a node with a CPU, each owning a cold-plugged, offline
+DIMM, which enables the suite's option. Its cases are marked slow and
+skip elsewhere.''',
 	     files=('mm/slub_kunit_real.c', QEMU_CONFIG)),
 	Part('Documentation/mm: document the SLUB NUMA hotplug tests',
 	     '''Describe what the SLUB NUMA hotplug tests check, why they are opt-in
