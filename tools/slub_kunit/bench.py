@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 from slub_kunit import pipeline, procs
 from slub_kunit.common import CacheLock, REPO, Stages, log
-from slub_kunit.kunit_tool import QEMU_CONFIG, suite_run_time
+from slub_kunit.kernel.kunit_tool import QEMU_CONFIG, suite_run_time
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Exit
 

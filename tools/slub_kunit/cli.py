@@ -8,15 +8,15 @@ import argparse
 import os
 import re
 import sys
-import unittest
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
-from slub_kunit import host, mail, patches, pipeline, procs, testplan
-from slub_kunit.common import HostError, REPO, Stages, UsageError, UserError, die
-from slub_kunit.kunit_tool import ARCHES, TEST_ARCHES, distcc_slots
+from slub_kunit import pipeline, testplan, host, procs
+from slub_kunit.common import HostError, UsageError, UserError, die
+from slub_kunit.inbox import mail, patches
+from slub_kunit.kernel.kunit_tool import ARCHES, distcc_slots
+from slub_kunit.kernel.source import looks_like_path, package_pattern
 from slub_kunit.pipeline import POLICIES, RunRequest
-from slub_kunit.source import looks_like_path, package_pattern
-from slub_kunit.status import Exit, Mutant
+from slub_kunit.status import Exit
 
 
 def default_cache() -> str:
@@ -202,105 +202,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 	return Exit.OK if res.outcome.ok else Exit.TESTS_FAILED
 
 
-def run_unit_tests() -> Tuple[int, int, int]:
-	"""Runs the runner's own tests; returns (passed, failed, skipped)."""
-	loader = unittest.TestLoader()
-	suite = loader.discover(os.path.join(REPO, 'tools', 'slub_kunit', 'tests'),
-				top_level_dir=os.path.join(REPO, 'tools'))
-	res = unittest.TextTestRunner(verbosity=1, stream=sys.stdout).run(suite)
-	failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
-	skipped = len(res.skipped)
-	return res.testsRun - failed - skipped, failed, skipped
-
-
 def cmd_unit(args: argparse.Namespace) -> int:
 	host.ensure_commands(host.TEST_NEEDS)
-	passed, failed, skipped = run_unit_tests()
+	passed, failed, skipped = testplan.run_unit_tests()
 	return Exit.TESTS_FAILED if failed else Exit.OK
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-	rows = testplan.plan(args.kernel, args.arch)
-	# What the unit tests run (git, b4, distcc): installed like the rest.
 	host.ensure_commands(host.TEST_NEEDS)
-	passed, failed, skipped = run_unit_tests()
-	table = [('runner unit tests', '-', f'{passed} passed, {failed} failed, '
-		  f'{skipped} skipped', failed == 0)]
-	timings: List[Tuple[str, Stages]] = []
-	more, total = pipeline.test_matrix(testplan.suites(rows), args.cache, args.jobs,
-					   args.debug, timings)
-	table += more
-	if not args.no_hostile:
-		table += hostile_rows(rows[0].kernel, args, timings, total)
-	if not args.no_mutants:
-		table += mutant_rows(testplan.catalogues(rows), args, timings, total)
-	print('\nslub-kunit test matrix:')
-	for kernel, arch, text, ok in table:
-		print(f'  {"ok  " if ok else "FAIL"} {kernel:<36} {arch:<7} {text}')
-	print('\nWhere the time went:')
-	for what, stages in timings:
-		print(f'  {what}: {stages.summary()}')
-	print(f'{total[0] + passed} passed, {total[1] + failed} failed, '
-	      f'{total[2] + skipped} skipped')
-	return Exit.OK if all(ok for *_, ok in table) else Exit.TESTS_FAILED
-
-
-def hostile_rows(kernel: str, args: argparse.Namespace, timings: List[Tuple[str, Stages]],
-		 total: List[int]) -> List[Tuple[str, str, str, bool]]:
-	"""The hostile patches (hostile.py) on one kernel, under each arch
-	they are made for (x86_64 and um)."""
-	from slub_kunit import hostile
-	arches = [a for a in args.arch or TEST_ARCHES if a in TEST_ARCHES]
-	if not arches:
-		return []
-	stages = Stages()
-	with stages.stage('hostile patches'):
-		rows = hostile.check(kernel, args.cache, arches)
-	timings.append((f'{kernel} hostile patches', stages))
-	for *_, ok in rows:
-		total[0 if ok else 1] += 1
-	return rows
-
-
-def mutant_rows(rows: List[testplan.Row], args: argparse.Namespace,
-		timings: List[Tuple[str, Stages]], total: List[int]
-		) -> List[Tuple[str, str, str, bool]]:
-	"""Each row's mutants: the generation's catalogue on x86_64 (where
-	every node case runs), the entries only an arch can kill on that arch.
-	A mutant that survives fails the test."""
-	from slub_kunit import mutate
-	table = []
-	for row in rows:
-		req = RunRequest(cache=args.cache, kernel=row.kernel, arch=row.arch, jobs=args.jobs,
-				 debug=args.debug)
-		try:
-			run = mutate.run_catalogue(req, arch_only=row.mutants == testplan.Mutants.ARCH)
-		except UsageError:
-			raise
-		except UserError as err:
-			table.append((row.kernel, row.arch, f'mutants: error: {err}', False))
-			total[1] += 1
-			continue
-		for v in run.verdicts:
-			if v.status != Mutant.KILLED and v.status not in mutate.NEEDS:
-				print(f'MUTANT {v.status.value}: {v.name}: {v.detail}')
-		kernel = run.what.split(' (')[0]
-		timings.append((f'{kernel} {row.arch} mutants', run.stages))
-		judged = len(run.verdicts) - run.skipped
-		text = (f'mutants: {run.killed} killed of {judged}'
-			+ (f', {run.failed} not' if run.failed else '')
-			+ (' (only those needing this arch)' if row.mutants == testplan.Mutants.ARCH
-			   else '')
-			+ f' ({run.built.split(": ", 1)[-1]}; {run.stages.total():.0f} s)')
-		table.append((kernel, row.arch, text, run.failed == 0))
-		total[0] += run.killed
-		total[1] += run.failed
-		total[2] += run.skipped
-	return table
+	return testplan.main(testplan.plan(args.kernel, args.arch), args.cache, args.jobs,
+			     args.debug, hostile_patches=not args.no_hostile,
+			     catalogues_too=not args.no_mutants)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-	from slub_kunit import validate
+	from slub_kunit.judge import validate
 	req = request_from(args)
 	if args.commits:
 		if req.patches or args.commit:
@@ -319,7 +235,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def reply_sender(given: Optional[str]) -> str:
 	"""--reply-from, or the user's git identity, or a name that says what
 	it is (git send-email and sendmail -t need a From)."""
-	from slub_kunit.export import identity
+	from slub_kunit.series.export import identity
 	try:
 		name, addr = identity(given, sign_off=False)
 	except UserError:
@@ -331,7 +247,8 @@ def reply_sender(given: Optional[str]) -> str:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-	from slub_kunit import validate, watch
+	from slub_kunit import watch
+	from slub_kunit.judge import validate
 	if args.trusted:
 		raise UsageError('watch judges mail from anyone: --trusted is refused there')
 	req = RunRequest(cache=args.cache, kernel=args.kernel, arch=args.arch, jobs=jobs_for(args),
@@ -344,13 +261,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-	from slub_kunit import export
+	from slub_kunit.series import export
 	return export.main(args.kernel, args.cache, args.out, author=args.author,
 			   check=args.check, jobs=args.jobs, base=args.base, commit=args.commit)
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
-	from slub_kunit import mutate
+	from slub_kunit.judge import mutate
 	return mutate.main(request_from(args), args.only, args.correct, each=args.rebuild_each)
 
 

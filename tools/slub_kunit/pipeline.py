@@ -20,12 +20,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from slub_kunit import host, results, sandbox, source, testplan, tree
+from slub_kunit import host
 from slub_kunit.common import (CacheLock, HostError, PatchError, Stages, UsageError, UserError,
 				    atomic_write, is_inside, log, safe_name)
-from slub_kunit.kunit_tool import ARCH_SPECS, ARCHES, Build, load_json, qemu_status_path
-from slub_kunit.mail import Thread
-from slub_kunit.patches import Patch
+from slub_kunit.inbox.mail import Thread
+from slub_kunit.inbox.patches import Patch
+from slub_kunit.kernel import results, sandbox, source, tree
+from slub_kunit.kernel.kunit_tool import ARCH_SPECS, ARCHES, Build, load_json, qemu_status_path
 from slub_kunit.status import Exit
 
 POLICIES = ('normal', 'memory')
@@ -612,45 +613,3 @@ def report(res: RunResult) -> None:
 		print(f'FAILURE: {problem}')
 	for name in res.outcome.failures():
 		print(f'FAILED: {name}')
-
-
-def test_matrix(rows: List[testplan.Row], cache: str, jobs: int, debug: bool,
-		timings: Optional[List[Tuple[str, Stages]]] = None
-		) -> Tuple[List[Tuple[str, str, str, bool]], List[int]]:
-	"""Runs the suite of every row, each booted twice; returns the table's
-	rows and the (passed, failed, skipped) totals, and adds each run's
-	stages to timings."""
-	table = []
-	total = [0, 0, 0]
-	timings = timings if timings is not None else []
-	for row in rows:
-		req = RunRequest(cache=cache, kernel=row.kernel, arch=row.arch, jobs=jobs, debug=debug)
-		try:
-			res = run_suite(req, second_boot=True)
-		except source.NoPackage as err:
-			if not row.optional:
-				raise
-			table.append((row.kernel, row.arch, f'skipped: {err}', True))
-			total[2] += 1
-			continue
-		except UsageError:
-			raise
-		except UserError as err:
-			table.append((row.kernel, row.arch, f'error: {err}', False))
-			total[1] += 1
-			continue
-		changed = res.flaky
-		report(res)
-		timings.append((f'{res.meta.kernel} {row.arch} suite', res.stages))
-		for line in changed:
-			print(f'FLAKY: {line}')
-		out = res.outcome
-		ok = out.ok and not changed
-		table.append((res.meta.kernel, row.arch, out.summary() +
-			      (f', {len(changed)} differ on a second boot' if changed else
-			       ', same on a second boot' if out.ok else '') +
-			      f' ({res.stages.total():.0f} s)', ok))
-		total[0] += out.passed
-		total[1] += out.failed + (0 if ok or out.failed else 1)
-		total[2] += out.skipped
-	return table, total

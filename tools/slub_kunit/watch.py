@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, List
 
-from slub_kunit import mail, patches
 from slub_kunit.common import HostError, UsageError, UserError, atomic_write, log, printable
+from slub_kunit.inbox import mail, patches
+from slub_kunit.judge.validate import Answer
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Exit
-from slub_kunit.validate import Answer
 
 # What judges one series: validate.main, or a test's stand-in.
 Judge = Callable[[RunRequest, Answer], int]

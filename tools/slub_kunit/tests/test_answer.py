@@ -17,7 +17,9 @@ import unittest
 from contextlib import contextmanager
 from unittest import mock
 
-from slub_kunit import answer, mail, patches, pipeline, validate
+from slub_kunit import pipeline
+from slub_kunit.inbox import answer, mail, patches
+from slub_kunit.judge import validate
 from slub_kunit.status import Exit
 from slub_kunit.tests import mailfix
 from slub_kunit.tests.test_validate import WINDOW, FakeSession, outcomes

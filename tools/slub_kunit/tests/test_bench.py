@@ -50,7 +50,7 @@ class BenchTableTest(unittest.TestCase):
 class CcacheTest(unittest.TestCase):
 
 	def test_probes_are_not_results(self):
-		from slub_kunit.kunit_tool import ccache_has_results
+		from slub_kunit.kernel.kunit_tool import ccache_has_results
 		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
 		try:
 			self.assertFalse(ccache_has_results(os.path.join(tmp, 'none')))

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from slub_kunit.kunit_tool import Build, distcc_slots
+from slub_kunit.kernel.kunit_tool import Build, distcc_slots
 
 NEEDS = [c for c in ('distcc', 'distccd', 'ccache', 'gcc') if not shutil.which(c)]
 

@@ -11,9 +11,11 @@ import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import export, patches, source, unifdef
 from slub_kunit.common import REPO, UserError
-from slub_kunit.kunit_tool import QEMU_CONFIG, Build
+from slub_kunit.inbox import patches
+from slub_kunit.kernel import source
+from slub_kunit.kernel.kunit_tool import QEMU_CONFIG, Build
+from slub_kunit.series import export, unifdef
 from slub_kunit.status import Exit
 
 
@@ -218,7 +220,7 @@ class PrefixMachineTest(unittest.TestCase):
 		self.assertNotIn('--qemu_config', build.common())
 
 	def test_each_arch_its_machine_and_compiler(self):
-		from slub_kunit.kunit_tool import PPC_QEMU_CONFIG
+		from slub_kunit.kernel.kunit_tool import PPC_QEMU_CONFIG
 		build = Build(tree='/t', build_dir='/b', arch='ppc64le', cache_dir='/c')
 		args = build.common()
 		self.assertEqual(args[args.index('--arch') + 1], 'powerpc')

@@ -32,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..', '..'))
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 
-from slub_kunit import hostile, source	# noqa: E402
 from slub_kunit.common import Stages	# noqa: E402
+from slub_kunit.judge import hostile	# noqa: E402
+from slub_kunit.kernel import source	# noqa: E402
 
 CACHE = os.path.abspath(os.environ.get('SLUB_KUNIT_CACHE',
 				      os.path.expanduser('~/.cache/slub-kunit')))

@@ -14,8 +14,8 @@ import shutil
 import tempfile
 import unittest
 
-from slub_kunit import mail, patches
 from slub_kunit.common import REPO, UserError, printable
+from slub_kunit.inbox import mail, patches
 from slub_kunit.status import Exit
 
 SEED = 20261201

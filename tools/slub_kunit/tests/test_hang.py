@@ -9,8 +9,9 @@ import tempfile
 import time
 import unittest
 
-from slub_kunit import kunit_tool, pipeline
+from slub_kunit import pipeline
 from slub_kunit.common import HostError, Stages
+from slub_kunit.kernel import kunit_tool
 
 
 BANNER = '[    0.000000] Linux version 6.12.0 (gcc) #1 SMP\n'

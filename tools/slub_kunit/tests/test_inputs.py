@@ -13,8 +13,9 @@ import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import cli, host, kunit_tool, pipeline, results, source
+from slub_kunit import cli, pipeline, host
 from slub_kunit.common import UserError
+from slub_kunit.kernel import results, kunit_tool, source
 from slub_kunit.status import Exit
 
 
@@ -223,7 +224,7 @@ class CliInputTest(unittest.TestCase):
 		self.assertOneLineError(['validate'], Exit.USAGE, 'needs --patch')
 
 	def test_commit_needs_a_repository_path(self):
-		from slub_kunit import validate
+		from slub_kunit.judge import validate
 		req = pipeline.RunRequest(cache=self.cache)
 		with self.assertRaises(UserError) as ctx:
 			validate.from_commits(req, 'a..b')

@@ -7,8 +7,8 @@ import shutil
 import tempfile
 import unittest
 
-from slub_kunit import mail, patches
 from slub_kunit.common import UserError
+from slub_kunit.inbox import mail, patches
 from slub_kunit.status import Exit
 from slub_kunit.tests import mailfix
 

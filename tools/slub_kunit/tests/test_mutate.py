@@ -5,7 +5,9 @@
 
 import unittest
 
-from slub_kunit import mutate, pipeline, results
+from slub_kunit import pipeline
+from slub_kunit.judge import mutate
+from slub_kunit.kernel import results
 from slub_kunit.status import Mutant, Status
 
 KILLER = 'slub_hotplug.test_cache_created_in_window'

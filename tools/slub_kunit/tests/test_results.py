@@ -4,7 +4,8 @@
 
 import unittest
 
-from slub_kunit import kunit_tool, mutate, results
+from slub_kunit.judge import mutate
+from slub_kunit.kernel import results, kunit_tool
 from slub_kunit.status import Mutant, Status
 
 P, F, S = Status.PASS, Status.FAIL, Status.SKIP
@@ -158,7 +159,7 @@ class JunitTest(unittest.TestCase):
 class ValidateTest(unittest.TestCase):
 
 	def test_classify(self):
-		from slub_kunit import validate
+		from slub_kunit.judge import validate
 		from slub_kunit.status import Change, Step
 		ev = 'slub_hotplug.test_event.MEM_OFFLINE (nid,nid) x'
 		win = 'slub_hotplug.test_cache_created_in_window'
@@ -181,7 +182,7 @@ class ValidateTest(unittest.TestCase):
 		# A case that also failed a policy-free check breaks an invariant,
 		# even where the other policy's tracking makes it pass; one whose
 		# only failures are the policy check is a policy change.
-		from slub_kunit import validate
+		from slub_kunit.judge import validate
 		from slub_kunit.status import Change
 		log = '\n'.join([
 			'[    1.0] KTAP version 1',
@@ -217,7 +218,7 @@ class ValidateTest(unittest.TestCase):
 	def test_classify_notifier_change(self):
 		# A patch that moves the slab to the node notifier renames the
 		# event cases: the old ones are gone, the new ones new, not fixed.
-		from slub_kunit import validate
+		from slub_kunit.judge import validate
 		from slub_kunit.status import Change
 		old = 'slub_hotplug.test_event.MEM_ONLINE (nid,nid) none->normal'
 		new = 'slub_hotplug.test_event.NODE_ADDED_FIRST_MEMORY none->normal'

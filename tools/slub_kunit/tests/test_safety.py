@@ -10,9 +10,10 @@ import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import common, host, source
-from slub_kunit.tests.test_inputs import run_cli
+from slub_kunit import common, host
+from slub_kunit.kernel import source
 from slub_kunit.status import Exit
+from slub_kunit.tests.test_inputs import run_cli
 
 
 class SafetyTest(unittest.TestCase):
@@ -76,7 +77,8 @@ class SafetyTest(unittest.TestCase):
 		self.assertEqual(sorted(os.listdir(self.kernel)), ['Makefile', 'mm'])
 
 	def test_a_patch_that_edits_the_suite(self):
-		from slub_kunit import patches, pipeline
+		from slub_kunit import pipeline
+		from slub_kunit.inbox import patches
 		path = os.path.join(self.tmp, 'sneaky.patch')
 		with open(path, 'w') as f:
 			f.write('Subject: [PATCH] mm/slub: fix\n\n'
@@ -212,7 +214,7 @@ class LinkedTreeTest(unittest.TestCase):
 		shutil.rmtree(self.tmp)
 
 	def test_overlay_never_writes_through_a_link(self):
-		from slub_kunit import tree
+		from slub_kunit.kernel import tree
 		work = tree.prepare(self.kernel, 'user tree', os.path.join(self.tmp, 'work'), 'k', [],
 				    repo=self.repo).path
 		self.assertEqual(sorted(os.listdir(os.path.join(self.outside, 'mm'))), ['slub.c'])
@@ -226,7 +228,7 @@ class MachineFailureTest(unittest.TestCase):
 	"""The machine failing is exit 3, never a verdict on the patch."""
 
 	def build_failing_with(self, output):
-		from slub_kunit import kunit_tool
+		from slub_kunit.kernel import kunit_tool
 		b = kunit_tool.Build(tree='/nonexistent', build_dir='/nonexistent/b', arch='x86_64',
 				     cache_dir='/nonexistent/c')
 		done = mock.Mock(returncode=2, stdout=output)
@@ -245,7 +247,7 @@ class MachineFailureTest(unittest.TestCase):
 				self.assertIn('machine', str(ctx.exception))
 
 	def test_a_tree_without_mm_slub_c_is_not_judged(self):
-		from slub_kunit import tree
+		from slub_kunit.kernel import tree
 		tmp = tempfile.mkdtemp(prefix='slub-kunit-test-')
 		self.addCleanup(shutil.rmtree, tmp)
 		os.makedirs(os.path.join(tmp, 'mm'))

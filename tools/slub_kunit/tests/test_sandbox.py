@@ -13,9 +13,10 @@ import tempfile
 import unittest
 from typing import List
 
-from slub_kunit import hostile, sandbox
 from slub_kunit.common import HostError
-from slub_kunit.kunit_tool import Build
+from slub_kunit.judge import hostile
+from slub_kunit.kernel import sandbox
+from slub_kunit.kernel.kunit_tool import Build
 
 ADDR_NO_RANDOMIZE = 0x0040000
 

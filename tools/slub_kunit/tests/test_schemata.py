@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
-from slub_kunit import schemata
+from slub_kunit.judge import schemata
 
 SOURCE = r'''
 #define __init

@@ -85,8 +85,8 @@ class SeriesEndToEnd(unittest.TestCase):
 	@classmethod
 	def pristine_tree(cls) -> str:
 		sys.path.insert(0, os.path.join(REPO, 'tools'))
-		from slub_kunit import source
 		from slub_kunit.common import Stages
+		from slub_kunit.kernel import source
 		return source.get_source('6.12', CACHE, Stages()).path
 
 	@classmethod

@@ -15,8 +15,8 @@ import time
 import unittest
 from unittest import mock
 
-from slub_kunit import source
 from slub_kunit.common import CacheLock, Stages, UserError
+from slub_kunit.kernel import source
 from slub_kunit.status import Exit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -318,7 +318,8 @@ class GitTest(TempTest):
 				      capture_output=True, text=True, env=env).stdout
 
 	def test_commit_tree_and_range_leave_the_repository_alone(self):
-		from slub_kunit import pipeline, validate
+		from slub_kunit import pipeline
+		from slub_kunit.judge import validate
 		before = manifest(self.repo)
 		src = source.get_source(self.repo, self.cache, Stages(), commit=self.base)
 		with open(os.path.join(src.path, 'mm/slub.c')) as f:
@@ -365,9 +366,9 @@ class OneDetectorTest(unittest.TestCase):
 		return root
 
 	def agree(self, root):
-		from slub_kunit import tree
+		from slub_kunit.kernel import slubc
 		with open(os.path.join(root, 'mm/slub.c')) as f:
-			header = tree.tree_header(f.read())
+			header = slubc.tree_header(f.read())
 		c_node = '#define SLUB_HP_NODE_NOTIFIER\t1' in header
 		return source.generation_of(root), c_node
 

@@ -5,8 +5,9 @@ serving is skipped with its reason, anything else still fails."""
 import unittest
 from unittest import mock
 
-from slub_kunit import pipeline, source, testplan
+from slub_kunit import pipeline, testplan
 from slub_kunit.common import HostError
+from slub_kunit.kernel import source
 from slub_kunit.testplan import Mutants, Row
 
 
@@ -32,7 +33,7 @@ class OptionalLineTest(unittest.TestCase):
 
 	def matrix(self, err: Exception, optional: bool):
 		with mock.patch.object(pipeline, 'run_suite', side_effect=err):
-			return pipeline.test_matrix([Row('7.2', 'x86_64', optional=optional)],
+			return testplan.suite_rows([Row('7.2', 'x86_64', optional=optional)],
 						    '/nonexistent', 1, False)
 
 	def test_gone_line_is_skipped_with_its_reason(self):

@@ -10,8 +10,9 @@ import stat
 import tempfile
 import unittest
 
-from slub_kunit import cscan, patches, tree
 from slub_kunit.common import UserError
+from slub_kunit.inbox import patches
+from slub_kunit.kernel import slubc, tree
 from slub_kunit.status import Exit
 
 EXIT_PATCH = Exit.PATCH
@@ -352,22 +353,22 @@ class TreeHeaderTest(unittest.TestCase):
 		'\thotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI);\n}\n')
 
 	def test_what_the_tree_has(self):
-		text = tree.tree_header(self.SLUB)
+		text = slubc.tree_header(self.SLUB)
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_BARN_NODES\t0', text)
 		self.assertIn('#define SLUB_HP_NODE_NOTIFIER\t0', text)
 		node = self.SLUB.replace('hotplug_memory_notifier', 'hotplug_node_notifier')
-		self.assertIn('#define SLUB_HP_NODE_NOTIFIER\t1', tree.tree_header(node))
-		text = tree.tree_header(self.SLUB.replace('static nodemask_t slab_nodes;', ''))
+		self.assertIn('#define SLUB_HP_NODE_NOTIFIER\t1', slubc.tree_header(node))
+		text = slubc.tree_header(self.SLUB.replace('static nodemask_t slab_nodes;', ''))
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t0', text)
 
 	def test_missing_callback_is_not_judged(self):
 		with self.assertRaises(UserError) as ctx:
-			tree.tree_header(self.SLUB.replace('hotplug_memory_notifier', 'other'))
+			slubc.tree_header(self.SLUB.replace('hotplug_memory_notifier', 'other'))
 		self.assertEqual(ctx.exception.code, Exit.NOT_JUDGED)
 		self.assertIn('not judged', str(ctx.exception))
 		with self.assertRaises(UserError) as ctx:
-			tree.tree_header(self.SLUB.replace('node_nr_slabs', 'nr_slabs_of'))
+			slubc.tree_header(self.SLUB.replace('node_nr_slabs', 'nr_slabs_of'))
 		self.assertEqual(ctx.exception.code, Exit.NOT_JUDGED)
 		self.assertIn('node_nr_slabs', str(ctx.exception))
 
@@ -387,16 +388,16 @@ class CScanTest(unittest.TestCase):
 			     'static\n\tnodemask_t\n\tslab_nodes /* tracked */;',
 			     'nodemask_t slab_nodes = { { [0] = 1UL } };'):
 			with self.subTest(decl=decl):
-				self.assertTrue(cscan.declares(cscan.clean(decl), 'nodemask_t', 'slab_nodes'))
+				self.assertTrue(slubc.declares(slubc.clean(decl), 'nodemask_t', 'slab_nodes'))
 
 	def test_the_name_beside_its_qualifiers(self):
-		code = cscan.clean('static nodemask_t slab_nodes __read_mostly;\n'
+		code = slubc.clean('static nodemask_t slab_nodes __read_mostly;\n'
 				   'static nodemask_t __initdata boot_nodes = NODE_MASK_NONE;\n'
 				   'nodemask_t ____cacheline_aligned slab_barn_nodes __section(".x");\n'
 				   'static nodemask_t *not_a_mask;\nstatic nodemask_t masks[2];\n')
-		self.assertEqual(cscan.declared(code, 'nodemask_t'),
+		self.assertEqual(slubc.declared(code, 'nodemask_t'),
 				 ['slab_nodes', 'boot_nodes', 'slab_barn_nodes'])
-		text = tree.tree_header(TreeHeaderTest.SLUB.replace(
+		text = slubc.tree_header(TreeHeaderTest.SLUB.replace(
 			'slab_nodes;', 'slab_nodes __read_mostly;'))
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
 		self.assertNotIn('#define slab_nodes', text)
@@ -410,20 +411,20 @@ class CScanTest(unittest.TestCase):
 			     'static nodemask_t slab_nodes_old;',
 			     'const char *s = "static nodemask_t slab_nodes;";'):
 			with self.subTest(text=text):
-				self.assertFalse(cscan.declares(cscan.clean(text), 'nodemask_t', 'slab_nodes'))
+				self.assertFalse(slubc.declares(slubc.clean(text), 'nodemask_t', 'slab_nodes'))
 
 	def test_callback_through_the_registration(self):
 		renamed = self.CB.replace('slab_memory_callback', 'slab_node_event')
 		reg = renamed + 'void __init init(void)\n{\n\thotplug_node_notifier(slab_node_event, 1);\n}\n'
-		self.assertEqual(cscan.slab_callback(cscan.clean(reg)), cscan.Callback('node', 'slab_node_event'))
+		self.assertEqual(slubc.slab_callback(slubc.clean(reg)), slubc.Callback('node', 'slab_node_event'))
 		block = (self.CB + 'static struct notifier_block slab_nb __read_mostly = {\n'
 			 '\t.priority = 1,\n\t.notifier_call = slab_memory_callback,\n};\n'
 			 'void __init init(void)\n{\n\tregister_memory_notifier(&slab_nb);\n}\n')
-		self.assertEqual(cscan.slab_callback(cscan.clean(block)),
-				 cscan.Callback('memory', 'slab_memory_callback'))
+		self.assertEqual(slubc.slab_callback(slubc.clean(block)),
+				 slubc.Callback('memory', 'slab_memory_callback'))
 
 	def test_renamed_masks_are_found_where_unambiguous(self):
-		m = tree.tracking_masks
+		m = slubc.tracking_masks
 		self.assertEqual(m(['slab_nodes'], False), {'slab_nodes': 'slab_nodes'})
 		self.assertEqual(m(['slab_tracked'], False), {'slab_nodes': 'slab_tracked'})
 		self.assertEqual(m(['slab_tracked', 'slab_barn_nodes'], True),
@@ -434,7 +435,7 @@ class CScanTest(unittest.TestCase):
 		self.assertEqual(m([], False), {})
 		self.assertEqual(m(['slab_barn_nodes'], True), {'slab_barn_nodes': 'slab_barn_nodes'})
 		self.assertEqual(m(['a', 'b'], True), {})
-		text = tree.tree_header(TreeHeaderTest.SLUB.replace('slab_nodes;', 'slab_online;'))
+		text = slubc.tree_header(TreeHeaderTest.SLUB.replace('slab_nodes;', 'slab_online;'))
 		self.assertIn('#define slab_nodes\tslab_online', text)
 		self.assertIn('#define SLUB_HP_HAVE_SLAB_NODES\t1', text)
 
@@ -442,11 +443,11 @@ class CScanTest(unittest.TestCase):
 		both = (self.CB + 'void f(void)\n{\n'
 			'\thotplug_memory_notifier(slab_memory_callback, 1);\n'
 			'\thotplug_node_notifier(slab_memory_callback, 1);\n}\n')
-		self.assertEqual(cscan.slab_callback(cscan.clean(both)).notifier, 'node')
+		self.assertEqual(slubc.slab_callback(slubc.clean(both)).notifier, 'node')
 		commented = self.CB + '/* hotplug_node_notifier(slab_memory_callback, 1); */\n'
-		self.assertIsNone(cscan.slab_callback(cscan.clean(commented)))
+		self.assertIsNone(slubc.slab_callback(slubc.clean(commented)))
 		undefined = 'void f(void)\n{\n\thotplug_node_notifier(elsewhere, 1);\n}\n'
-		self.assertIsNone(cscan.slab_callback(cscan.clean(undefined)))
+		self.assertIsNone(slubc.slab_callback(slubc.clean(undefined)))
 
 
 class CheckPatchTest(unittest.TestCase):

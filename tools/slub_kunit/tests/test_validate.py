@@ -15,8 +15,11 @@ import unittest
 from contextlib import contextmanager
 from unittest import mock
 
-from slub_kunit import patches, pipeline, results, source, validate
+from slub_kunit import pipeline
 from slub_kunit.common import BuildError, HostError, PatchError
+from slub_kunit.inbox import patches
+from slub_kunit.judge import validate
+from slub_kunit.kernel import results, source
 from slub_kunit.status import Exit, Status
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -21,9 +21,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from slub_kunit import cscan, procs
+from slub_kunit import procs
 from slub_kunit.common import (CacheLock, HostError, UsageError, atomic_write, log, run,
 				    safe_name, write_if_changed)
+from slub_kunit.kernel import slubc
 
 DEBIAN_MIRROR = 'http://deb.debian.org/debian'
 # bookworm for 6.1 LTS, trixie for 6.12, backports and sid for 7.x.
@@ -69,7 +70,7 @@ def generation_of(tree: str) -> str:
 	what include/linux/node.h defines."""
 	try:
 		with open(os.path.join(tree, 'mm', 'slub.c'), errors='surrogateescape') as f:
-			callback = cscan.slab_callback(cscan.clean(f.read()))
+			callback = slubc.slab_callback(slubc.clean(f.read()))
 	except OSError:
 		callback = None
 	if callback:

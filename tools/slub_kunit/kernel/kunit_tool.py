@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO
 
-from slub_kunit import host, procs, results, sandbox
+from slub_kunit import host, procs
 from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, atomic_write, is_inside,
 				    safe_name)
+from slub_kunit.kernel import results, sandbox
 
 QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/x86_64_slub_numa.py'
 PPC_QEMU_CONFIG = 'tools/testing/kunit/qemu_configs/ppc64le_slub_numa.py'

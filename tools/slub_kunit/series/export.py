@@ -20,10 +20,11 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from slub_kunit import patches as patchfiles
-from slub_kunit import source, unifdef
 from slub_kunit.common import HostError, REPO, Stages, UsageError, atomic_write, log, run
-from slub_kunit.kunit_tool import QEMU_CONFIG
+from slub_kunit.inbox import patches as patchfiles
+from slub_kunit.kernel import source
+from slub_kunit.kernel.kunit_tool import QEMU_CONFIG
+from slub_kunit.series import unifdef
 from slub_kunit.status import Exit
 
 KUNITCONFIG = 'mm/slub_kunit.kunitconfig'
@@ -470,5 +471,5 @@ def main(kernel: str, cache: str, out_dir: str, author: Optional[str] = None,
 	      f'({src.generation} generation); git am applies them to the pristine files')
 	if not check:
 		return Exit.OK
-	from slub_kunit import export_check
+	from slub_kunit.series import export_check
 	return export_check.main(src, mails[1:], cache, jobs)

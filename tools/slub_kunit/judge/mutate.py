@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from slub_kunit import pipeline, results, schemata, tree
+from slub_kunit import pipeline
 from slub_kunit.common import (BuildError, HostError, NotJudged, REPO, Stages, SuiteFailed,
 				    UsageError, atomic_write, log)
+from slub_kunit.judge import schemata
+from slub_kunit.kernel import results, tree
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Correct, Exit, Mutant
 

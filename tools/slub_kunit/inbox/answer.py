@@ -16,7 +16,7 @@ import textwrap
 from typing import Any, Dict, List, Optional
 
 from slub_kunit.common import atomic_write
-from slub_kunit.mail import Thread
+from slub_kunit.inbox.mail import Thread
 from slub_kunit.status import Step
 
 # Patchwork's check states, by validate's step verdict. A step not tested

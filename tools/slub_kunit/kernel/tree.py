@@ -15,11 +15,11 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from slub_kunit import cscan
-from slub_kunit import patches as patchfiles
 from slub_kunit.common import (HostError, NotJudged, REPO, UserError, atomic_write, run,
 				    write_if_changed)
-from slub_kunit.patches import Patch
+from slub_kunit.inbox import patches as patchfiles
+from slub_kunit.inbox.patches import Patch
+from slub_kunit.kernel import slubc
 
 # Repository paths that are kernel paths: overlaid onto the tree.
 OVERLAY_DIRS = ('mm', 'lib', 'Documentation', 'tools/testing')
@@ -390,65 +390,9 @@ def prepare(pristine: str, label: str, work_root: str, key: str,
 	return WorkTree(work, fuzz)
 
 
-# --- what the tree has -----------------------------------------------------
+# --- what the tree has (read by slubc) ----------------------------------------
 
-# The suite reads static names of mm/slub.c. A patch under test may remove
-# some of them (the review thread's counter-proposal drops slab_nodes); where
-# the tree lacks one of these, the suite observes instead (which nodes a new
-# cache gets structures for), so the patch is judged, not refused a build.
-# Names are found as the compiler sees them (cscan): a qualifier such as
-# __read_mostly, or a renamed callback, changes nothing.
 TREE_HEADER = 'mm/slub_kunit_tree.h'
-# What the suite cannot do without, besides the callback: it reads these.
-REQUIRED_NAMES = ('kmem_cache_node', 'get_node', 'init_kmem_cache_node', 'node_nr_slabs',
-		  'flush_all_cpus_locked', '__kmem_cache_do_shrink')
-
-
-def not_judged(what: str) -> UserError:
-	return NotJudged(f'not judged: {what}')
-
-
-def tracking_masks(declared: List[str], barns: bool) -> Dict[str, str]:
-	"""Which of the tree's file-scope nodemasks are slab_nodes and (with
-	barns) slab_barn_nodes. Under their own names; or, where one is
-	missing and exactly one unclaimed mask is left, that one (a rename).
-	Left out where it cannot be told: the suite then observes instead."""
-	wanted = ['slab_nodes'] + (['slab_barn_nodes'] if barns else [])
-	found = {name: name for name in wanted if name in declared}
-	missing = [name for name in wanted if name not in found]
-	others = [name for name in declared if name not in wanted]
-	if len(missing) == 1 and len(others) == 1:
-		found[missing[0]] = others[0]
-	return found
-
-
-def tree_header(slub_c: str) -> str:
-	"""mm/slub_kunit_tree.h for a tree whose mm/slub.c reads slub_c."""
-	code = cscan.clean(slub_c)
-	callback = cscan.slab_callback(code)
-	if callback is None:
-		raise not_judged('mm/slub.c registers no callback on the memory or node '
-				 'hotplug notifier, which the suite drives')
-	for name in REQUIRED_NAMES:
-		if not cscan.mentions(code, name):
-			raise not_judged(f'mm/slub.c has no {name}, which the suite reads')
-	barns = cscan.defines_struct(code, 'node_barn')
-	masks = tracking_masks(cscan.declared(code, 'nodemask_t'), barns)
-	has = {
-		'SLUB_HP_HAVE_SLAB_NODES': 'slab_nodes' in masks,
-		'SLUB_HP_HAVE_SLAB_BARN_NODES': 'slab_barn_nodes' in masks,
-		'SLUB_HP_NODE_NOTIFIER': callback.notifier == 'node',
-		# The per_node[] layout with barns (7.x), whatever the notifier.
-		'SLUB_HP_HAVE_BARNS': barns,
-	}
-	lines = ['/* SPDX-License-Identifier: GPL-2.0 */',
-		 '/* Written by tools/slub-kunit: what this tree\'s mm/slub.c has. */']
-	lines += [f'#define {macro}\t{int(value)}' for macro, value in has.items()]
-	lines.append(f'#define SLUB_HP_CALLBACK\t{callback.function}')
-	# The suite is included after all of mm/slub.c: a renamed mask is
-	# reached under its usual name from there on.
-	lines += [f'#define {ours}\t{theirs}' for ours, theirs in masks.items() if ours != theirs]
-	return '\n'.join(lines) + '\n'
 
 
 def write_tree_header(work: str) -> None:
@@ -457,9 +401,9 @@ def write_tree_header(work: str) -> None:
 	mtime, so make rebuilds nothing for it."""
 	slub_c = os.path.join(work, 'mm', 'slub.c')
 	if not os.path.isfile(slub_c):
-		raise not_judged('the tree has no mm/slub.c')
+		raise slubc.not_judged('the tree has no mm/slub.c')
 	with open(slub_c, errors='replace') as f:
-		text = tree_header(f.read())
+		text = slubc.tree_header(f.read())
 	if TREE_HEADER not in _read_manifest(work):
 		mark_modified(work, TREE_HEADER)
 	write_if_changed(real_dirs(work, TREE_HEADER), text)

@@ -260,8 +260,8 @@ Row = Tuple[str, str, str, bool]
 def check(kernel: str, cache: str, arches: List[str]) -> List[Row]:
 	"""The hostile patches through `run`, sandboxed and (as the control
 	that shows the probes work) --trusted; one row each."""
-	from slub_kunit import source
 	from slub_kunit.common import Stages
+	from slub_kunit.kernel import source
 	src = source.get_source(kernel, cache, Stages())
 	work = os.path.join(cache, 'work', src.key)
 	log = os.path.join(cache, 'tmp', 'hostile.log')

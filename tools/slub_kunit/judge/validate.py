@@ -24,12 +24,12 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from slub_kunit import answer as answers
-from slub_kunit import patches as patchfiles
-from slub_kunit import pipeline, results, source
+from slub_kunit import pipeline
 from slub_kunit.common import (REPO, BuildError, HostError, NotJudged, PatchError, Stages,
 				    UsageError, atomic_write, log)
-from slub_kunit.patches import Patch
+from slub_kunit.inbox import answer as answers, patches as patchfiles
+from slub_kunit.inbox.patches import Patch
+from slub_kunit.kernel import results, source
 from slub_kunit.pipeline import RunRequest
 from slub_kunit.status import Change, Exit, Status, Step
 

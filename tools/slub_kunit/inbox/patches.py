@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import List, Optional, Set
 
-from slub_kunit import mail
 from slub_kunit.common import HostError, PatchError, UserError, printable, run
+from slub_kunit.inbox import mail
 
 
 @dataclass(frozen=True)

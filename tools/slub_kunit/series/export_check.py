@@ -14,9 +14,10 @@ import shutil
 import tempfile
 from typing import List, Tuple
 
-from slub_kunit import pipeline, results, source, tree
+from slub_kunit import pipeline
 from slub_kunit.common import CacheLock, PatchError, REPO, Stages, run
-from slub_kunit.kunit_tool import QEMU_CONFIG, Build, load_json
+from slub_kunit.kernel import results, source, tree
+from slub_kunit.kernel.kunit_tool import QEMU_CONFIG, Build, load_json
 from slub_kunit.status import Exit
 
 KUNITCONFIG = 'mm/slub_kunit.kunitconfig'
