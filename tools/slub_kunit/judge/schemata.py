@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from slub_kunit.kernel import slubc
+
 SELECTOR = 'slub_kunit_mutant'
 # Macros that take parentheses in a function's header without being its
 # parameter list.
@@ -27,54 +29,6 @@ ATTRIBUTE_MACROS = {'__printf', '__scanf', '__attribute__', '__must_hold', '__ac
 		    '__releases', '__cond_acquires', '__section', '__alloc_size', '__aligned',
 		    '__assume_aligned', '__realloc_size', '__diagnose_as', 'ALLOC_HOOK',
 		    '__no_sanitize_address'}
-
-
-def blank(text: str) -> str:
-	"""text with comments, string and character literals and preprocessor
-	lines replaced by spaces (newlines kept): offsets stay, and braces and
-	parentheses left are the code's."""
-	out = list(text)
-	i, n = 0, len(text)
-	line_start = True
-	while i < n:
-		c = text[i]
-		if line_start and text[i:].lstrip(' \t').startswith('#'):
-			# a directive, with its continuations
-			j = i
-			while j < n:
-				k = text.find('\n', j)
-				k = n if k < 0 else k
-				cont = text[j:k].rstrip().endswith('\\')
-				j = k + 1
-				if not cont:
-					break
-			for p in range(i, min(j, n)):
-				if out[p] != '\n':
-					out[p] = ' '
-			i = j
-			line_start = True
-			continue
-		if text.startswith('/*', i):
-			j = text.find('*/', i + 2)
-			j = n if j < 0 else j + 2
-		elif text.startswith('//', i):
-			j = text.find('\n', i)
-			j = n if j < 0 else j
-		elif c in '"\'':
-			j = i + 1
-			while j < n and text[j] != c and text[j] != '\n':
-				j += 2 if text[j] == '\\' else 1
-			j = min(j + 1, n)
-		else:
-			line_start = c == '\n' or (line_start and c in ' \t')
-			i += 1
-			continue
-		for p in range(i, j):
-			if out[p] != '\n':
-				out[p] = ' '
-		line_start = False
-		i = j
-	return ''.join(out)
 
 
 @dataclass
@@ -92,7 +46,7 @@ class Function:
 
 def functions(text: str) -> List[Function]:
 	"""Every function definition at file scope."""
-	code = blank(text)
+	code = slubc.blank(text)
 	out = []
 	depth, stmt_start, i = 0, 0, 0
 	n = len(code)

@@ -16,30 +16,62 @@ from slub_kunit.common import NotJudged, UserError
 
 NOTIFIERS = ('memory', 'node')
 
-_COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
-		      re.S)
 # One word that may stand beside a declarator: a qualifier, a storage class
 # or an attribute macro with its arguments (one level of parentheses).
 _QUAL = r'(?:[A-Za-z_]\w*(?:\s*\((?:[^()]|\([^()]*\))*\))?)'
 
 
-def strip_comments(text: str) -> str:
-	"""text with comments replaced by a space; string and character
-	literals kept (they cannot hide a declaration)."""
-	def keep(m: 're.Match[str]') -> str:
-		s = m.group(0)
-		return s if s[0] in '"\'' else ' '
-	return _COMMENT.sub(keep, text)
-
-
-def _preprocessor_free(text: str) -> str:
-	"""Directive lines blanked (continuations included); what remains is C."""
-	out, cont = [], False
-	for line in text.split('\n'):
-		directive = cont or line.lstrip().startswith('#')
-		cont = directive and line.rstrip().endswith('\\')
-		out.append('' if directive else line)
-	return '\n'.join(out)
+def blank(text: str, literals: bool = True) -> str:
+	"""text with comments, preprocessor lines and (with literals) string and
+	character literals replaced by spaces, newlines kept: offsets stay, and
+	braces and parentheses left are the code's. The one C lexer of the
+	runner (mutant schemata read functions with it too)."""
+	out = list(text)
+	i, n = 0, len(text)
+	line_start = True
+	while i < n:
+		c = text[i]
+		if line_start and text[i:].lstrip(' \t').startswith('#'):
+			# a directive, with its continuations
+			j = i
+			while j < n:
+				k = text.find('\n', j)
+				k = n if k < 0 else k
+				cont = text[j:k].rstrip().endswith('\\')
+				j = k + 1
+				if not cont:
+					break
+			for p in range(i, min(j, n)):
+				if out[p] != '\n':
+					out[p] = ' '
+			i = j
+			line_start = True
+			continue
+		if text.startswith('/*', i):
+			j = text.find('*/', i + 2)
+			j = n if j < 0 else j + 2
+		elif text.startswith('//', i):
+			j = text.find('\n', i)
+			j = n if j < 0 else j
+		elif c in '"\'':
+			j = i + 1
+			while j < n and text[j] != c and text[j] != '\n':
+				j += 2 if text[j] == '\\' else 1
+			j = min(j + 1, n)
+			if not literals:
+				line_start = False
+				i = j
+				continue
+		else:
+			line_start = c == '\n' or (line_start and c in ' \t')
+			i += 1
+			continue
+		for p in range(i, j):
+			if out[p] != '\n':
+				out[p] = ' '
+		line_start = False
+		i = j
+	return ''.join(out)
 
 
 def file_scope(text: str) -> Iterator[str]:
@@ -62,7 +94,9 @@ def file_scope(text: str) -> Iterator[str]:
 
 
 def clean(slub_c: str) -> str:
-	return _preprocessor_free(strip_comments(slub_c))
+	"""slub_c without comments and directives; literals kept (they cannot
+	hide a declaration)."""
+	return blank(slub_c, literals=False)
 
 
 # Words that qualify a declaration rather than name it: C's own, and the

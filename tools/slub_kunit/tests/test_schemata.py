@@ -13,6 +13,7 @@ import tempfile
 import unittest
 
 from slub_kunit.judge import schemata
+from slub_kunit.kernel import slubc
 
 SOURCE = r'''
 #define __init
@@ -92,8 +93,8 @@ class Functions(unittest.TestCase):
 
 	def test_blank_keeps_offsets(self):
 		text = 'int a; /* { */\n#define X {\\\n }\nchar *s = "}";\n'
-		self.assertEqual(len(schemata.blank(text)), len(text))
-		self.assertNotIn('{', schemata.blank(text))
+		self.assertEqual(len(slubc.blank(text)), len(text))
+		self.assertNotIn('{', slubc.blank(text))
 
 
 @unittest.skipUnless(shutil.which('gcc'), 'needs gcc')
