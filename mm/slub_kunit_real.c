@@ -365,6 +365,29 @@ static void slub_hp_free_objs(void *data)
 		kmem_cache_free(o->s, o->obj[--o->nr]);
 }
 
+/*
+ * Fills @obj with up to @nr objects of @s asked for on @nid (__GFP_NOWARN
+ * added), stopping at the first failure; sets @on_node to how many came
+ * from @nid. Makes no KUnit call, so a work item on another CPU can use it.
+ * Returns how many allocations succeeded.
+ */
+static unsigned int slub_hp_fill(struct kmem_cache *s, int nid, gfp_t gfp, void **obj,
+				 unsigned int nr, unsigned int *on_node)
+{
+	unsigned int got = 0;
+
+	*on_node = 0;
+	while (got < nr) {
+		obj[got] = kmem_cache_alloc_node(s, gfp | __GFP_NOWARN, nid);
+		if (!obj[got])
+			break;
+		if (folio_nid(virt_to_folio(obj[got])) == nid)
+			(*on_node)++;
+		got++;
+	}
+	return got;
+}
+
 /**
  * slub_hp_alloc_many() - allocate objects for a node and see where they land
  * @test: the running case
@@ -385,21 +408,12 @@ static struct slub_hp_objs *slub_hp_alloc_many(struct kunit *test, struct kmem_c
 					       unsigned int *got, unsigned int *on_node)
 {
 	struct slub_hp_objs *o;
-	void *obj;
 
 	o = kunit_kzalloc(test, struct_size(o, obj, nr), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	o->s = s;
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, slub_hp_free_objs, o));
-	*on_node = 0;
-	while (o->nr < nr) {
-		obj = kmem_cache_alloc_node(s, gfp | __GFP_NOWARN, nid);
-		if (!obj)
-			break;
-		o->obj[o->nr++] = obj;
-		if (folio_nid(virt_to_folio(obj)) == nid)
-			(*on_node)++;
-	}
+	o->nr = slub_hp_fill(s, nid, gfp, o->obj, nr, on_node);
 	*got = o->nr;
 	return o;
 }
@@ -799,18 +813,9 @@ static long slub_hp_on_cpu_fn(void *arg)
 	struct slub_hp_on_cpu *on = arg;
 	void *obj[SLUB_HP_ON_CPU_OBJS];
 	unsigned int i;
-	void *p;
 
-	on->got = 0;
-	on->on_node = 0;
-	while (on->got < SLUB_HP_ON_CPU_OBJS) {
-		p = kmem_cache_alloc_node(on->s, on->gfp | __GFP_NOWARN, on->nid);
-		if (!p)
-			break;
-		if (folio_nid(virt_to_folio(p)) == on->nid)
-			on->on_node++;
-		obj[on->got++] = p;
-	}
+	on->got = slub_hp_fill(on->s, on->nid, on->gfp, obj, SLUB_HP_ON_CPU_OBJS,
+			       &on->on_node);
 	for (i = 0; i < on->got; i++)
 		kmem_cache_free(on->s, obj[i]);
 	return 0;
