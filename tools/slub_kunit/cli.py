@@ -10,7 +10,7 @@ import re
 import sys
 from typing import List, Optional
 
-from slub_kunit import pipeline, testplan, host, procs
+from slub_kunit import host, pipeline, procs, testplan
 from slub_kunit.common import HostError, UsageError, UserError, die
 from slub_kunit.inbox import mail, patches
 from slub_kunit.kernel.kunit_tool import ARCHES, distcc_slots

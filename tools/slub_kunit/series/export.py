@@ -376,8 +376,8 @@ def identity(author: Optional[str], sign_off: bool = True) -> Tuple[str, str]:
 
 def base_of(src: source.Source, given: Optional[str]) -> Tuple[Optional[str], str]:
 	"""(base-commit, what the series is based on): --base, the commit of
-	--kernel PATH --commit REV, or HEAD of a git tree the series' files
-	are unchanged in; for a Debian tree only the upstream release, since
+	--kernel PATH --commit REV, or HEAD of a git tree --kernel PATH names;
+	for a Debian tree only the upstream release, since
 	its commit cannot be known without the stable repository."""
 	version = source.makefile_version(src.path)
 	if given:
@@ -439,6 +439,9 @@ def write_series(src: source.Source, out_dir: str, name: str, email: str,
 	text = read(cover)
 	text = text.replace('*** SUBJECT HERE ***', COVER_SUBJECT)
 	commit, release = base_of(src, base)
+	if not commit:
+		log(f'warning: no base-commit: {src.label} is no git tree; pass --base SHA1 '
+		    f'(the commit of {release})')
 	text = text.replace('*** BLURB HERE ***', COVER.rstrip() + f'\n\nBased on {release}.')
 	atomic_write(cover, with_base(text, commit))
 	# The series applies with git am to the pristine files.
@@ -458,9 +461,6 @@ def main(kernel: str, cache: str, out_dir: str, author: Optional[str] = None,
 	name, email = identity(author)
 	stages = Stages()
 	src = source.get_source(kernel, cache, stages, commit)
-	if not base and not base_of(src, None)[0]:
-		log(f'warning: no base-commit: {src.label} is no git tree; pass --base SHA1 '
-		    f'(the commit of v{source.makefile_version(src.path)})')
 	os.makedirs(out_dir, exist_ok=True)
 	os.makedirs(os.path.join(cache, 'export'), exist_ok=True)
 	with tempfile.TemporaryDirectory(prefix='export-', dir=os.path.join(cache, 'export')) as work:

@@ -13,9 +13,9 @@ import tempfile
 import unittest
 from unittest import mock
 
-from slub_kunit import cli, pipeline, host
+from slub_kunit import cli, host, pipeline
 from slub_kunit.common import UserError
-from slub_kunit.kernel import results, kunit_tool, source
+from slub_kunit.kernel import kunit_tool, results, source
 from slub_kunit.status import Exit
 
 

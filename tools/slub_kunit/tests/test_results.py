@@ -5,7 +5,7 @@
 import unittest
 
 from slub_kunit.judge import mutate
-from slub_kunit.kernel import results, kunit_tool
+from slub_kunit.kernel import kunit_tool, results
 from slub_kunit.status import Mutant, Status
 
 P, F, S = Status.PASS, Status.FAIL, Status.SKIP
